@@ -1,0 +1,3 @@
+"""Leadflow: open-source leads management."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""The `leadflow` command: run the server and worker, or any management command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.settings")
+    import django
+
+    django.setup()
+
+
+def web_workers() -> int:
+    """Return the number of web processes: LEADFLOW_WEB_WORKERS, else one per core."""
+    from django.conf import settings
+
+    return settings.LEADFLOW_WEB_WORKERS or os.cpu_count() or 1
+
+
+def prepare() -> None:
+    """Bring the database schema up to date before serving."""
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def granian_command(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        "1",
+        "--backpressure",
+        "64",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "leadflow.wsgi:application",
+    ]
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "leadflow.cli", "worker"]
+
+
+def run(host: str, port: int, workers: int | None, with_worker: bool = True) -> int:
+    """Serve Leadflow with granian and a task worker beside it; Ctrl-C stops both."""
+    _setup_django()
+    prepare()
+    workers = workers or web_workers()
+    children = [subprocess.Popen(granian_command(host, port, workers))]
+    if with_worker:
+        children.append(subprocess.Popen(worker_command()))
+    print(
+        f"Leadflow is serving on http://{host}:{port}/ ({workers} web workers"
+        f"{', 1 task worker' if with_worker else ''}). Press Ctrl-C to stop.",
+        flush=True,
+    )
+    return _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for child in children:
+            code = child.poll()
+            if code is not None:
+                print(f"leadflow: {' '.join(child.args[2:4])} exited with {code}; stopping.", file=sys.stderr)
+                exit_code, stopping = code or 1, True
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+def worker(interval: float) -> int:
+    """Run tasks from the database queue until stopped."""
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("db_worker", queue_name="*", interval=interval, startup_delay=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        parser = argparse.ArgumentParser(prog="leadflow run", description=run.__doc__)
+        parser.add_argument("--host", default=os.environ.get("LEADFLOW_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("LEADFLOW_PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=None, help="web processes (default: one per core)")
+        parser.add_argument("--no-worker", action="store_true", help="serve pages only, run no task worker")
+        args = parser.parse_args(argv[1:])
+        return run(args.host, args.port, args.workers, with_worker=not args.no_worker)
+    if argv[:1] == ["worker"]:
+        parser = argparse.ArgumentParser(prog="leadflow worker", description=worker.__doc__)
+        parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls when idle")
+        args = parser.parse_args(argv[1:])
+        return worker(args.interval)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["leadflow", *argv])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""Leads, companies and the append-only timeline of everything that happens to a lead."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from leadflow.leads.normalise import format_phone
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        indexes = [models.Index(Lower("name"), name="company_name_lower")]
+
+    def __str__(self) -> str:
+        return self.name or self.domain or f"Company {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:company", args=[self.pk])
+
+
+class Stage(models.TextChoices):
+    SUBSCRIBER = "subscriber", "Subscriber"
+    LEAD = "lead", "Lead"
+    MQL = "mql", "MQL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    RECYCLED = "recycled", "Recycled"
+
+
+class ConsentStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    GRANTED = "granted", "Granted"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class LeadStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    MERGED = "merged", "Merged into another lead"
+    ERASED = "erased", "Erased"
+
+
+class LeadQuerySet(models.QuerySet):
+    def visible_to(self, user, *, include_inactive: bool = False) -> LeadQuerySet:
+        """Return the leads `user` may see and change: the one place this rule lives.
+
+        Admins and marketing see every lead. A sales manager sees the leads of the
+        teams they manage, owned or queued. A rep sees the leads they own and their
+        team's unassigned queue. Anyone else sees nothing.
+        """
+        qs = self if include_inactive else self.filter(status=LeadStatus.ACTIVE)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return qs.none()
+        if user.sees_all_leads:
+            return qs
+        team_ids = user.managed_team_ids()
+        if team_ids:
+            return qs.filter(Q(team_id__in=team_ids) | Q(owner__team_id__in=team_ids))
+        own = Q(owner_id=user.pk)
+        if user.team_id:
+            own |= Q(owner__isnull=True, team_id=user.team_id)
+        return qs.filter(own)
+
+    def active(self) -> LeadQuerySet:
+        return self.filter(status=LeadStatus.ACTIVE)
+
+
+SOURCE_FIELDS = ("source", "medium", "campaign", "referrer", "landing_page")
+
+
+class Lead(models.Model):
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    # The lowercased address leads are matched on; NULL when there is none or the
+    # lead is merged or erased, so the unique index holds only live addresses.
+    email_key = models.CharField(max_length=254, null=True, blank=True, unique=True)
+    phone = models.CharField(max_length=32, blank=True, db_index=True)
+    title = models.CharField(max_length=200, blank=True)
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    company_name = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.LEAD)
+    stage_entered_at = models.JSONField(default=dict, blank=True)
+
+    source = models.CharField(max_length=100, blank=True)
+    medium = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    referrer = models.CharField(max_length=2000, blank=True)
+    landing_page = models.CharField(max_length=2000, blank=True)
+    latest_source = models.CharField(max_length=100, blank=True)
+    latest_medium = models.CharField(max_length=100, blank=True)
+    latest_campaign = models.CharField(max_length=200, blank=True)
+    latest_referrer = models.CharField(max_length=2000, blank=True)
+    latest_landing_page = models.CharField(max_length=2000, blank=True)
+
+    consent_status = models.CharField(max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.UNKNOWN)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_source = models.CharField(max_length=200, blank=True)
+
+    custom = models.JSONField(default=dict, blank=True)
+    score = models.IntegerField(default=0)
+
+    status = models.CharField(max_length=8, choices=LeadStatus.choices, default=LeadStatus.ACTIVE)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
+    )
+    erased_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="lead_created"),
+            models.Index(fields=["updated_at", "id"], name="lead_updated"),
+            models.Index(fields=["last_activity_at", "id"], name="lead_activity"),
+            models.Index(fields=["score", "id"], name="lead_score"),
+            models.Index(fields=["stage", "created_at"], name="lead_stage_created"),
+            models.Index(fields=["owner", "created_at"], name="lead_owner_created"),
+            models.Index(fields=["team", "owner"], name="lead_team_owner"),
+            models.Index(fields=["source", "created_at"], name="lead_source_created"),
+            models.Index(Lower("first_name"), name="lead_first_name_lower"),
+            models.Index(Lower("last_name"), name="lead_last_name_lower"),
+            models.Index(Lower("company_name"), name="lead_company_name_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def display_name(self) -> str:
+        if self.status == LeadStatus.ERASED:
+            return f"Erased lead #{self.pk}"
+        return self.full_name or self.email or self.phone_display or f"Lead #{self.pk}"
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == LeadStatus.ACTIVE
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Details changed"
+    CAPTURED = "captured", "Captured again"
+    NOTE = "note", "Note"
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+    STAGE_CHANGED = "stage_changed", "Stage changed"
+    OWNER_CHANGED = "owner_changed", "Owner changed"
+    SCORE_CHANGED = "score_changed", "Score changed"
+    CONSENT_CHANGED = "consent_changed", "Consent changed"
+    FORM_SUBMITTED = "form_submitted", "Form submitted"
+    PAGE_VIEWED = "page_viewed", "Page viewed"
+    EMAIL_SENT = "email_sent", "Email sent"
+    EMAIL_OPENED = "email_opened", "Email opened"
+    EMAIL_CLICKED = "email_clicked", "Email clicked"
+    EMAIL_REPLIED = "email_replied", "Email replied"
+    MERGED = "merged", "Merged"
+    MERGE_UNDONE = "merge_undone", "Merge undone"
+    EXPORTED = "exported", "Data exported"
+    ERASED = "erased", "Erased"
+
+
+class ActorType(models.TextChoices):
+    USER = "user", "User"
+    SYSTEM = "system", "System"
+    LEAD = "lead", "The lead"
+
+
+class TimelineEventQuerySet(models.QuerySet):
+    def newest_first(self) -> TimelineEventQuerySet:
+        return self.order_by("-occurred_at", "-id")
+
+
+class TimelineEvent(models.Model):
+    """One thing that happened to a lead. Rows are written once and never edited."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=EventKind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices, default=ActorType.SYSTEM)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TimelineEventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lead", "occurred_at", "id"], name="event_lead_time"),
+            models.Index(fields=["kind", "occurred_at"], name="event_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Timeline events are append-only; record a new event instead.")
+        super().save(*args, **kwargs)
+
+
+class LeadMerge(models.Model):
+    """A merge of `loser` into `winner`, with what is needed to undo it."""
+
+    winner = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges_won")
+    loser = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges_lost")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    winner_before = models.JSONField(default=dict)
+    winner_after = models.JSONField(default=dict)
+    loser_before = models.JSONField(default=dict)
+    moved_event_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Lead {self.loser_id} merged into {self.winner_id}"
+
+
+class ErasedIdentity(models.Model):
+    """A keyed hash of an erased person's email or phone; the person cannot be read back."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"erased identity {self.digest[:8]}…"
+
+
+class SavedView(models.Model):
+    """A named set of list filters a user can come back to."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CallOutcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    VOICEMAIL = "voicemail", "Left voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    BUSY = "busy", "Busy"
+    WRONG_NUMBER = "wrong_number", "Wrong number"

@@ -1,0 +1,337 @@
+"""Reads of leads shared by the pages, the API and reports."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from leadflow.leads.models import Company, EventKind, Lead, Stage, TimelineEvent
+from leadflow.leads.normalise import email_key, phone_search_key
+
+CharField.register_lookup(Lower)
+
+# Sort names people and clients use, mapped to (lookup for ordering/keyset, value on a row).
+SORTS: dict[str, str] = {
+    "created": "created_at",
+    "updated": "updated_at",
+    "activity": "last_activity_at",
+    "score": "score",
+    "name": "last_name__lower",
+}
+DEFAULT_SORT = "-created"
+FILTER_NAMES = frozenset(
+    {"q", "stage", "owner", "source", "score_min", "score_max", "created_from", "created_to", "sort", "cursor"}
+)
+COUNT_CAP = 10_000
+MAX_SEARCH_TERMS = 5
+
+
+class FilterError(ValueError):
+    """Filters that cannot be applied; `errors` says which and why."""
+
+    code = "invalid_filter"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class LeadFilters:
+    q: str = ""
+    stage: list[str] = field(default_factory=list)
+    owner: str = ""
+    source: str = ""
+    score_min: int | None = None
+    score_max: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    sort: str = DEFAULT_SORT
+    cursor: str = ""
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(
+            self.q
+            or self.stage
+            or self.owner
+            or self.source
+            or self.created_from
+            or self.created_to
+            or self.score_min is not None
+            or self.score_max is not None
+        )
+
+
+def _one(params, name: str) -> str:
+    value = params.get(name, "")
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return str(value or "").strip()
+
+
+def _int_param(params, name: str, errors: dict) -> int | None:
+    raw = _one(params, name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        errors[name] = f"{raw[:40]!r} is not a whole number."
+        return None
+
+
+def _date_param(params, name: str, errors: dict) -> date | None:
+    raw = _one(params, name)
+    if not raw:
+        return None
+    try:
+        parsed = parse_date(raw)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        errors[name] = f"{raw[:40]!r} is not a date; use YYYY-MM-DD."
+    return parsed
+
+
+def _stages(params, errors: dict) -> list[str]:
+    raw = params.getlist("stage") if hasattr(params, "getlist") else params.get("stage") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    stages = [item for value in raw for item in str(value).split(",") if item]
+    unknown = [item for item in stages if item not in Stage.values]
+    if unknown:
+        errors["stage"] = f"unknown stage {unknown[0][:40]!r}; use one of {', '.join(Stage.values)}."
+    return stages
+
+
+def parse_filters(params, *, strict: bool = False) -> LeadFilters:
+    """Return the list filters in `params`; raise FilterError for values that do not fit.
+
+    With `strict`, parameters that are not filters are errors too (the API); the
+    pages ignore them, since links carry all sorts of tracking parameters.
+    """
+    errors: dict[str, str] = {}
+    if strict:
+        for name in params:
+            if name not in FILTER_NAMES and name != "limit":
+                errors[name] = f"is not a filter; use one of {', '.join(sorted(FILTER_NAMES))}."
+    sort = _one(params, "sort") or DEFAULT_SORT
+    if sort.lstrip("-") not in SORTS:
+        errors["sort"] = f"cannot sort by {sort[:40]!r}; use one of {', '.join(SORTS)} (prefix - for descending)."
+    owner = _one(params, "owner")
+    if owner and owner not in {"me", "none"} and not owner.isdigit():
+        errors["owner"] = "use a user id, 'me' or 'none'."
+    q = _one(params, "q")
+    if "\x00" in q or len(q) > 200:
+        errors["q"] = "search text must be under 200 characters, without NUL bytes."
+    filters = LeadFilters(
+        q=q,
+        stage=_stages(params, errors),
+        owner=owner,
+        source=_one(params, "source")[:100],
+        score_min=_int_param(params, "score_min", errors),
+        score_max=_int_param(params, "score_max", errors),
+        created_from=_date_param(params, "created_from", errors),
+        created_to=_date_param(params, "created_to", errors),
+        sort=sort,
+        cursor=_one(params, "cursor"),
+    )
+    if errors:
+        raise FilterError(errors)
+    return filters
+
+
+def _prefix(lookup: str, term: str) -> Q:
+    """Match values starting with `term` as a range, so an ordinary index serves it."""
+    upper = term[:-1] + chr(ord(term[-1]) + 1)
+    return Q(**{f"{lookup}__gte": term, f"{lookup}__lt": upper})
+
+
+def _term_q(term: str) -> Q:
+    phone = phone_search_key(term)
+    if phone:
+        return Q(phone__startswith=phone)
+    lowered = term.lower()
+    if "@" in term:
+        return _prefix("email_key", email_key(term.strip()) or lowered)
+    return (
+        _prefix("first_name__lower", lowered)
+        | _prefix("last_name__lower", lowered)
+        | _prefix("company_name__lower", lowered)
+        | _prefix("email_key", lowered)
+    )
+
+
+def search(qs: QuerySet, text: str) -> QuerySet:
+    """Keep leads whose name, company, email or phone start with each word of `text`."""
+    for term in text.split()[:MAX_SEARCH_TERMS]:
+        qs = qs.filter(_term_q(term))
+    return qs
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def apply_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
+    """Narrow `qs` by every filter set in `filters`."""
+    if filters.q:
+        qs = search(qs, filters.q)
+    if filters.stage:
+        qs = qs.filter(stage__in=filters.stage)
+    if filters.owner == "me":
+        qs = qs.filter(owner_id=user.pk)
+    elif filters.owner == "none":
+        qs = qs.filter(owner__isnull=True)
+    elif filters.owner:
+        qs = qs.filter(owner_id=int(filters.owner))
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.score_min is not None:
+        qs = qs.filter(score__gte=filters.score_min)
+    if filters.score_max is not None:
+        qs = qs.filter(score__lte=filters.score_max)
+    if filters.created_from:
+        qs = qs.filter(created_at__gte=_day_start(filters.created_from))
+    if filters.created_to:
+        qs = qs.filter(created_at__lt=_day_start(filters.created_to + timedelta(days=1)))
+    return qs
+
+
+def _sort_value(lead: Lead, lookup: str) -> Any:
+    value = lead.last_name.lower() if lookup == "last_name__lower" else getattr(lead, lookup)
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(value: Any, pk: int) -> str:
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, lookup: str) -> tuple[Any, int]:
+    """Return (sort value, id) from a cursor; FilterError when it was not made by us."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(pk, int):
+            raise ValueError
+        if lookup.endswith("_at"):
+            value = parse_datetime(value)
+            if value is None:
+                raise ValueError
+        elif (lookup == "score" and not isinstance(value, int)) or (
+            lookup == "last_name__lower" and not isinstance(value, str)
+        ):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise FilterError({"cursor": "is not a cursor from a previous page; start from the first page."}) from None
+    return value, pk
+
+
+@dataclass
+class LeadPage:
+    leads: list[Lead]
+    next_cursor: str | None
+    count: int
+    count_capped: bool
+
+
+def ordering(sort: str) -> tuple[str, bool]:
+    """Return (lookup, descending) for a sort name such as '-created'."""
+    return SORTS[sort.lstrip("-")], sort.startswith("-")
+
+
+def _order_by(lookup: str, descending: bool) -> list:
+    if lookup == "last_name__lower":
+        expr = Lower("last_name")
+        return [expr.desc() if descending else expr.asc(), "-id" if descending else "id"]
+    sign = "-" if descending else ""
+    return [f"{sign}{lookup}", f"{sign}id"]
+
+
+def lead_page(*, user, filters: LeadFilters, limit: int, with_count: bool = True) -> LeadPage:
+    """Return one page of the leads `user` may see, filtered, sorted, from the cursor on."""
+    base = apply_filters(Lead.objects.visible_to(user), filters, user)
+    lookup, descending = ordering(filters.sort)
+    qs = base.select_related("owner", "company").order_by(*_order_by(lookup, descending))
+    if filters.cursor:
+        value, pk = decode_cursor(filters.cursor, lookup)
+        op = "lt" if descending else "gt"
+        qs = qs.filter(Q(**{f"{lookup}__{op}": value}) | Q(**{lookup: value, f"id__{op}": pk}))
+    rows = list(qs[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(_sort_value(rows[-1], lookup), rows[-1].pk)
+    count, capped = capped_count(base) if with_count else (0, False)
+    return LeadPage(rows, next_cursor, count, capped)
+
+
+def capped_count(qs: QuerySet) -> tuple[int, bool]:
+    """Count up to COUNT_CAP rows: exact for small sets, 'more than' for large ones."""
+    count = qs.order_by()[: COUNT_CAP + 1].count()
+    return min(count, COUNT_CAP), count > COUNT_CAP
+
+
+def timeline_for(
+    lead: Lead, *, kinds: list[str] | None = None, before: int | None = None, limit: int = 100
+) -> tuple[list[TimelineEvent], int | None]:
+    """Return the lead's events newest first, and the id to continue from, if more."""
+    qs = TimelineEvent.objects.filter(lead=lead).select_related("actor").newest_first()
+    if kinds:
+        qs = qs.filter(kind__in=[kind for kind in kinds if kind in EventKind.values])
+    if before is not None:
+        anchor = TimelineEvent.objects.filter(pk=before, lead=lead).values("occurred_at").first()
+        if anchor:
+            qs = qs.filter(
+                Q(occurred_at__lt=anchor["occurred_at"]) | Q(occurred_at=anchor["occurred_at"], id__lt=before)
+            )
+    events = list(qs[: limit + 1])
+    more = events[limit].pk if len(events) > limit else None
+    return events[:limit], (events[limit - 1].pk if more else None)
+
+
+def possible_matches(*, user, email: str = "", phone: str = "", exclude: int | None = None) -> list[Lead]:
+    """Return visible live leads with this email or phone: duplicates flagged while typing."""
+    conditions = Q()
+    if email:
+        conditions |= Q(email_key=email_key(email))
+    if phone:
+        conditions |= Q(phone=phone)
+    if not conditions:
+        return []
+    qs = Lead.objects.visible_to(user).filter(conditions)
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return list(qs.select_related("owner")[:5])
+
+
+def exists_elsewhere(*, email: str = "", phone: str = "") -> bool:
+    """Return True when a live lead has this email or phone, whoever can see it."""
+    conditions = Q()
+    if email:
+        conditions |= Q(email_key=email_key(email))
+    if phone:
+        conditions |= Q(phone=phone)
+    return bool(conditions) and Lead.objects.active().filter(conditions).exists()
+
+
+def companies_page(*, user, q: str = "", limit: int = 100) -> list[Company]:
+    """Return companies with at least one lead `user` can see, with those leads counted."""
+    from django.db.models import Count
+
+    visible = Lead.objects.visible_to(user)
+    qs = Company.objects.filter(leads__in=visible).annotate(lead_count=Count("leads")).order_by("name")
+    if q:
+        qs = qs.filter(_prefix("name__lower", q.lower()) | Q(domain__startswith=q.lower()))
+    return list(qs[:limit])

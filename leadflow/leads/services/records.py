@@ -1,0 +1,401 @@
+"""Create, capture, edit, assign and annotate leads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leadflow.leads import timeline
+from leadflow.leads.errors import EditConflict, FieldErrors, LeadError
+from leadflow.leads.fields import (
+    INPUT_FIELDS,
+    PROFILE_FIELDS,
+    TOUCH_FIELDS,
+    clean_lead_input,
+    clean_text,
+)
+from leadflow.leads.models import (
+    ActorType,
+    CallOutcome,
+    EventKind,
+    Lead,
+    LeadStatus,
+    Stage,
+    TimelineEvent,
+)
+from leadflow.leads.normalise import email_key
+from leadflow.leads.services.companies import resolve_company
+from leadflow.leads.services.privacy import ensure_not_erased
+
+EDITABLE_FIELDS = frozenset((*PROFILE_FIELDS, *TOUCH_FIELDS, "consent_status", "custom"))
+MAX_BULK = 1000
+
+
+@dataclass
+class RecordResult:
+    lead: Lead
+    created: bool
+
+
+def record_lead(
+    *,
+    data: dict[str, Any],
+    actor=None,
+    actor_type: str | None = None,
+    channel: str = "manual",
+    owner=None,
+    allow_erased: bool = False,
+) -> RecordResult:
+    """Create a lead, or update the lead with the same email or phone: one person, one lead."""
+    cleaned = clean_lead_input(data, allowed=INPUT_FIELDS)
+    if not any(cleaned.get(name) for name in ("email", "phone", "first_name", "last_name")):
+        raise FieldErrors({"email": "Give at least an email, a phone number or a name."})
+    if not allow_erased:
+        ensure_not_erased(email=cleaned.get("email", ""), phone=cleaned.get("phone", ""))
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _record_once(cleaned, actor, actor_type, channel, owner)
+        except IntegrityError:
+            # Another request created the same person between our look-up and insert.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record_once(cleaned: dict, actor, actor_type, channel: str, owner) -> RecordResult:
+    match = find_match(email=cleaned.get("email", ""), phone=cleaned.get("phone", ""))
+    if match is None:
+        return RecordResult(_create(cleaned, actor, actor_type, channel, owner), True)
+    if actor is not None and not Lead.objects.visible_to(actor).filter(pk=match.pk).exists():
+        raise LeadError(
+            "duplicate_not_visible",
+            "A lead with this email or phone already exists and belongs to someone else; "
+            "ask its owner or a manager to update it.",
+            field="email",
+        )
+    return RecordResult(_capture_again(match, cleaned, actor, actor_type, channel), False)
+
+
+def find_match(*, email: str, phone: str) -> Lead | None:
+    """Return the live lead this email (or, lacking a match, phone) belongs to, locked."""
+    locked = Lead.objects.select_for_update().filter(status=LeadStatus.ACTIVE)
+    if email:
+        lead = locked.filter(email_key=email_key(email)).first()
+        if lead is not None:
+            return lead
+    if phone:
+        same_phone = locked.filter(phone=phone).order_by("id")
+        if email:
+            # Same phone with a different email is a possible duplicate, not the same person.
+            same_phone = same_phone.filter(email_key__isnull=True)
+        return same_phone.first()
+    return None
+
+
+def _create(cleaned: dict, actor, actor_type, channel: str, owner) -> Lead:
+    now = timezone.now()
+    stage = cleaned.get("stage", Stage.LEAD)
+    lead = Lead(
+        **{name: cleaned.get(name, "") for name in PROFILE_FIELDS},
+        email_key=email_key(cleaned.get("email", "")),
+        **{name: cleaned.get(name, "") for name in TOUCH_FIELDS},
+        **{f"latest_{name}": cleaned.get(name, "") for name in TOUCH_FIELDS},
+        custom=cleaned.get("custom", {}),
+        stage=stage,
+        stage_entered_at={stage: now.isoformat()},
+        owner=owner,
+        team=getattr(owner, "team", None) or getattr(actor, "team", None),
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+    )
+    _apply_consent(lead, cleaned, now)
+    lead.company = resolve_company(email=lead.email, company_name=lead.company_name)
+    lead.save(force_insert=True)
+    timeline.record(
+        lead,
+        EventKind.CREATED,
+        actor=actor,
+        actor_type=actor_type,
+        occurred_at=now,
+        data={"channel": channel, "fields": _visible_values(cleaned)},
+    )
+    return lead
+
+
+def _apply_consent(lead: Lead, cleaned: dict, now: datetime) -> bool:
+    status = cleaned.get("consent_status")
+    if not status or status == lead.consent_status:
+        return False
+    lead.consent_status = status
+    lead.consent_at = now
+    lead.consent_source = cleaned.get("consent_source", "")
+    return True
+
+
+def _visible_values(cleaned: dict) -> dict:
+    return {name: value for name, value in cleaned.items() if value not in ("", None, {}, [])}
+
+
+def _capture_again(lead: Lead, cleaned: dict, actor, actor_type, channel: str) -> Lead:
+    """Fold a new capture of a known person into their lead: new values win, blanks never erase."""
+    now = timezone.now()
+    changes = _set_fields(lead, {k: v for k, v in cleaned.items() if k in PROFILE_FIELDS and v})
+    touch = {name: cleaned[name] for name in TOUCH_FIELDS if cleaned.get(name)}
+    if touch:
+        for name in TOUCH_FIELDS:
+            setattr(lead, f"latest_{name}", touch.get(name, ""))
+    if cleaned.get("custom"):
+        merged = {**lead.custom, **cleaned["custom"]}
+        if merged != lead.custom:
+            changes["custom"] = [lead.custom, merged]
+            lead.custom = merged
+    if _apply_consent(lead, cleaned, now):
+        changes["consent_status"] = ["", lead.consent_status]
+    if "email" in changes or "company_name" in changes:
+        lead.company = resolve_company(email=lead.email, company_name=lead.company_name)
+    lead.updated_at = lead.last_activity_at = now
+    lead.version += 1
+    lead.save()
+    timeline.record(
+        lead,
+        EventKind.CAPTURED,
+        actor=actor,
+        actor_type=actor_type,
+        occurred_at=now,
+        data={"channel": channel, "changes": changes, "touch": touch},
+    )
+    return lead
+
+
+def _set_fields(lead: Lead, values: dict[str, Any]) -> dict[str, list]:
+    """Set changed values on `lead` and return {field: [old, new]} for each change."""
+    changes: dict[str, list] = {}
+    for name, value in values.items():
+        old = getattr(lead, name)
+        if old != value:
+            changes[name] = [old, value]
+            setattr(lead, name, value)
+    if "email" in changes:
+        lead.email_key = email_key(lead.email)
+    return changes
+
+
+def update_lead(
+    *,
+    lead: Lead,
+    changes: dict[str, Any],
+    actor,
+    expected: dict[str, Any] | None = None,
+    if_version: int | None = None,
+) -> Lead:
+    """Edit a lead's fields; refuse if someone changed them since the editor loaded the lead.
+
+    `expected` holds the values the editor saw for the fields being changed (the
+    page sends these); `if_version` is the version the editor saw (the API's ETag).
+    """
+    cleaned = clean_lead_input(changes, allowed=EDITABLE_FIELDS)
+    with transaction.atomic():
+        current = Lead.objects.select_for_update().get(pk=lead.pk)
+        _check_unchanged(current, expected=expected, if_version=if_version)
+        if "email" in cleaned:
+            _check_email_free(current, cleaned["email"])
+        now = timezone.now()
+        consent_changed = _apply_consent(current, cleaned, now)
+        values = {k: v for k, v in cleaned.items() if k not in {"consent_status", "consent_source"}}
+        diff = _set_fields(current, values)
+        if consent_changed:
+            diff["consent_status"] = [lead.consent_status, current.consent_status]
+        if not diff:
+            return current
+        if "email" in diff or "company_name" in diff:
+            current.company = resolve_company(email=current.email, company_name=current.company_name)
+        current.updated_at = now
+        current.version += 1
+        current.save()
+        timeline.record(current, EventKind.UPDATED, actor=actor, data={"changes": diff})
+    return current
+
+
+def _check_unchanged(current: Lead, *, expected: dict | None, if_version: int | None) -> None:
+    stale: list[str] = []
+    if expected:
+        stale = [
+            name
+            for name, seen in expected.items()
+            if name in EDITABLE_FIELDS and _as_text(getattr(current, name)) != _as_text(seen)
+        ]
+    if if_version is not None and current.version != if_version:
+        stale = stale or ["version"]
+    if not stale:
+        return
+    last = (
+        TimelineEvent.objects.filter(lead=current, kind=EventKind.UPDATED)
+        .select_related("actor")
+        .newest_first()
+        .first()
+    )
+    who = str(last.actor) if last and last.actor else "someone else"
+    when = f" at {last.occurred_at:%H:%M:%S}" if last else ""
+    raise EditConflict(
+        f"{who} changed this lead{when} after you opened it ({', '.join(stale)}); "
+        "your change was not saved. Look at the current values and save again.",
+        fields=stale,
+    )
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _check_email_free(current: Lead, email: str) -> None:
+    key = email_key(email)
+    if key is None:
+        return
+    other = Lead.objects.filter(email_key=key).exclude(pk=current.pk).values_list("pk", flat=True)
+    if other:
+        raise LeadError(
+            "duplicate_email",
+            f"Lead #{other[0]} already has the email {email}; merge the two leads instead.",
+            field="email",
+        )
+
+
+def change_stage(*, lead: Lead, stage: str, actor, reason: str = "") -> Lead:
+    """Move the lead to `stage`, keeping when it entered each stage, on the timeline."""
+    if stage not in Stage.values:
+        raise FieldErrors({"stage": f"must be one of {', '.join(Stage.values)}."})
+    reason = clean_text(reason, limit=500)
+    with transaction.atomic():
+        current = Lead.objects.select_for_update().get(pk=lead.pk)
+        if current.stage == stage:
+            return current
+        previous, now = current.stage, timezone.now()
+        current.stage = stage
+        current.stage_entered_at = {**current.stage_entered_at, stage: now.isoformat()}
+        current.updated_at = now
+        current.version += 1
+        current.save(update_fields=["stage", "stage_entered_at", "updated_at", "version"])
+        timeline.record(
+            current,
+            EventKind.STAGE_CHANGED,
+            actor=actor,
+            data={"from": previous, "to": stage, "reason": reason},
+        )
+    return current
+
+
+def assign_owner(*, lead: Lead, owner, actor) -> Lead:
+    """Give the lead to `owner` (None puts it back in its team's queue)."""
+    if actor is not None and not actor.may_assign_to(owner):
+        raise LeadError("forbidden_owner", f"You may not assign leads to {owner or 'nobody'}.", field="owner")
+    if owner is not None and not owner.is_active:
+        raise LeadError("inactive_owner", f"{owner} is deactivated; pick someone else.", field="owner")
+    with transaction.atomic():
+        current = Lead.objects.select_for_update().get(pk=lead.pk)
+        if current.owner_id == (owner.pk if owner else None):
+            return current
+        previous = current.owner
+        current.owner = owner
+        if owner is not None and owner.team_id:
+            current.team_id = owner.team_id
+        current.updated_at = timezone.now()
+        current.version += 1
+        current.save(update_fields=["owner", "team", "updated_at", "version"])
+        timeline.record(
+            current,
+            EventKind.OWNER_CHANGED,
+            actor=actor,
+            data={
+                "from": previous.pk if previous else None,
+                "from_name": str(previous) if previous else "",
+                "to": owner.pk if owner else None,
+                "to_name": str(owner) if owner else "",
+            },
+        )
+    return current
+
+
+def _bulk_targets(lead_ids: list[int], actor) -> list[Lead]:
+    if len(lead_ids) > MAX_BULK:
+        raise LeadError("too_many", f"Pick at most {MAX_BULK} leads at a time.")
+    return list(Lead.objects.visible_to(actor).filter(pk__in=lead_ids))
+
+
+def bulk_assign(*, lead_ids: list[int], owner, actor) -> int:
+    """Assign every lead in `lead_ids` the actor may change; return how many changed hands."""
+    changed = 0
+    for lead in _bulk_targets(lead_ids, actor):
+        before = lead.owner_id
+        if assign_owner(lead=lead, owner=owner, actor=actor).owner_id != before:
+            changed += 1
+    return changed
+
+
+def bulk_change_stage(*, lead_ids: list[int], stage: str, actor, reason: str = "") -> int:
+    """Move every lead in `lead_ids` the actor may change to `stage`; return how many moved."""
+    changed = 0
+    for lead in _bulk_targets(lead_ids, actor):
+        if lead.stage != stage:
+            change_stage(lead=lead, stage=stage, actor=actor, reason=reason)
+            changed += 1
+    return changed
+
+
+def _touch(lead: Lead, when: datetime) -> None:
+    Lead.objects.filter(pk=lead.pk, last_activity_at__lt=when).update(last_activity_at=when)
+
+
+def add_note(*, lead: Lead, text: str, actor) -> TimelineEvent:
+    """Add a note to the lead's timeline."""
+    try:
+        body = clean_text(text, limit=10_000, multiline=True)
+    except ValueError as error:
+        raise FieldErrors({"text": str(error)}) from error
+    if not body:
+        raise FieldErrors({"text": "Write something first."})
+    with transaction.atomic():
+        event = timeline.record(lead, EventKind.NOTE, actor=actor, data={"text": body})
+        _touch(lead, event.occurred_at)
+    return event
+
+
+def log_call(
+    *,
+    lead: Lead,
+    outcome: str,
+    actor,
+    duration_seconds: int = 0,
+    notes: str = "",
+    occurred_at: datetime | None = None,
+) -> TimelineEvent:
+    """Record a call with the lead: its outcome, length and notes."""
+    errors: dict[str, str] = {}
+    if outcome not in CallOutcome.values:
+        errors["outcome"] = f"must be one of {', '.join(CallOutcome.values)}."
+    if not isinstance(duration_seconds, int) or not 0 <= duration_seconds <= 86_400:
+        errors["duration_seconds"] = "must be a whole number of seconds from 0 to 86400."
+    try:
+        notes = clean_text(notes, limit=10_000, multiline=True)
+    except ValueError as error:
+        errors["notes"] = str(error)
+    if errors:
+        raise FieldErrors(errors)
+    with transaction.atomic():
+        event = timeline.record(
+            lead,
+            EventKind.CALL,
+            actor=actor,
+            actor_type=ActorType.USER,
+            occurred_at=occurred_at,
+            data={"outcome": outcome, "duration_seconds": duration_seconds, "notes": notes},
+        )
+        _touch(lead, event.occurred_at)
+    return event

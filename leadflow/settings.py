@@ -1,0 +1,174 @@
+"""Leadflow settings: every value comes from the environment (see docs/settings.md)."""
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from leadflow.lib.env import env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("LEADFLOW_VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _secret_key() -> str:
+    """Return the configured key, or one kept in var/ so sessions survive restarts."""
+    configured = env_secret("LEADFLOW_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("LEADFLOW_DEBUG", False)
+ALLOWED_HOSTS = env_list("LEADFLOW_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("LEADFLOW_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_tasks",
+    "django_tasks_db",
+    "leadflow.accounts",
+    "leadflow.leads",
+    "leadflow.integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "leadflow.urls"
+WSGI_APPLICATION = "leadflow.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "leads:list"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "leadflow" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    """Return the database from DATABASE_URL, or SQLite under var/ when unset."""
+    url = env_str("DATABASE_URL")
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=env_int("LEADFLOW_DB_CONN_MAX_AGE", 60))
+        config["CONN_HEALTH_CHECKS"] = True
+        return config
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("LEADFLOW_SQLITE_PATH", str(VAR_DIR / "leadflow.sqlite3")),
+        "OPTIONS": {
+            # Acknowledged means stored: WAL with a full sync on every commit.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=FULL;"
+                "PRAGMA foreign_keys=ON;"
+                "PRAGMA busy_timeout=20000;"
+                "PRAGMA cache_size=-65536;"
+                "PRAGMA temp_store=MEMORY;"
+                "PRAGMA mmap_size=268435456;"
+            ),
+        },
+        "TEST": {"NAME": env_str("LEADFLOW_SQLITE_TEST_PATH", "") or None},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("LEADFLOW_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("LEADFLOW_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Request limits: a body larger than this is refused with 413 before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LEADFLOW_MAX_BODY_BYTES", 1_048_576)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("LEADFLOW_MAX_FORM_FIELDS", 200)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("LEADFLOW_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+EMAIL_BACKEND = env_str("LEADFLOW_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("LEADFLOW_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("LEADFLOW_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("LEADFLOW_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_secret("LEADFLOW_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("LEADFLOW_SMTP_STARTTLS", False)
+DEFAULT_FROM_EMAIL = env_str("LEADFLOW_FROM_EMAIL", "leadflow@localhost")
+
+# Leadflow's own settings.
+LEADFLOW_DEFAULT_PHONE_REGION = env_str("LEADFLOW_DEFAULT_PHONE_REGION", "US")
+LEADFLOW_ERASURE_KEY = env_secret("LEADFLOW_ERASURE_KEY", "") or SECRET_KEY
+LEADFLOW_API_MAX_PAGE_SIZE = env_int("LEADFLOW_API_MAX_PAGE_SIZE", 200)
+LEADFLOW_PAGE_SIZE = env_int("LEADFLOW_PAGE_SIZE", 50)
+LEADFLOW_WEB_WORKERS = env_int("LEADFLOW_WEB_WORKERS", 0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LEADFLOW_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "django_tasks": {"level": env_str("LEADFLOW_LOG_LEVEL", "WARNING")},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

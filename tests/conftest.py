@@ -1,0 +1,82 @@
+"""Personas and builders shared by every test.
+
+admin sees everything; maria manages team East (alice, bob); carol is a rep on
+team West and must see nothing of East's; mark works in marketing.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from leadflow.accounts.models import Role, Team, User
+from leadflow.accounts.services import create_token, create_user
+from leadflow.leads import services
+from leadflow.leads.models import Lead
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def east(db) -> Team:
+    return Team.objects.create(name="East")
+
+
+@pytest.fixture
+def west(db) -> Team:
+    return Team.objects.create(name="West")
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return create_user(username="admin", password=PASSWORD, role=Role.ADMIN)
+
+
+@pytest.fixture
+def marketing(db) -> User:
+    return create_user(username="mark", password=PASSWORD, role=Role.MARKETING)
+
+
+@pytest.fixture
+def manager(east) -> User:
+    user = create_user(username="maria", password=PASSWORD, role=Role.MANAGER, team=east, first_name="Maria")
+    east.managers.add(user)
+    return user
+
+
+@pytest.fixture
+def alice(east) -> User:
+    return create_user(username="alice", password=PASSWORD, role=Role.REP, team=east, first_name="Alice")
+
+
+@pytest.fixture
+def bob(east) -> User:
+    return create_user(username="bob", password=PASSWORD, role=Role.REP, team=east, first_name="Bob")
+
+
+@pytest.fixture
+def carol(west) -> User:
+    return create_user(username="carol", password=PASSWORD, role=Role.REP, team=west, first_name="Carol")
+
+
+def make_lead(*, owner: User | None = None, team: Team | None = None, **overrides) -> Lead:
+    """Create a lead through the real service, with unique details unless given."""
+    n = next(_counter)
+    data = {"first_name": "Dana", "last_name": f"Lead{n}", "email": f"dana{n}@example.com"}
+    data.update(overrides)
+    lead = services.record_lead(data=data, owner=owner, channel="test").lead
+    if team is not None and lead.team_id != team.pk:
+        Lead.objects.filter(pk=lead.pk).update(team=team)
+        lead.refresh_from_db()
+    return lead
+
+
+@pytest.fixture
+def lead_factory(db):
+    return make_lead
+
+
+def token_for(user: User, scopes: str = "read,write") -> str:
+    return create_token(user=user, scopes=scopes.split(","))[1]

@@ -1,0 +1,112 @@
+import pytest
+
+from leadflow.leads import services
+from leadflow.leads.errors import FieldErrors, LeadError
+from leadflow.leads.models import EventKind, Lead, Stage
+from tests.conftest import make_lead
+
+
+@pytest.mark.django_db
+def test_new_person_becomes_a_lead_with_normalised_email_and_phone():
+    result = services.record_lead(
+        data={"first_name": " Ana ", "email": " Ana.Silva@EXAMPLE.Com ", "phone": "(415) 555-0132"},
+        channel="manual",
+    )
+    lead = result.lead
+    assert result.created is True
+    assert lead.first_name == "Ana"
+    assert lead.email == "Ana.Silva@example.com"
+    assert lead.email_key == "ana.silva@example.com"
+    assert lead.phone == "+14155550132"
+    assert lead.stage == Stage.LEAD
+    assert list(lead.events.values_list("kind", flat=True)) == [EventKind.CREATED]
+
+
+@pytest.mark.django_db
+def test_internationalised_domain_is_stored_idna_encoded():
+    lead = services.record_lead(data={"email": "jo@Bücher.example"}).lead
+    assert lead.email == "jo@xn--bcher-kva.example"
+
+
+@pytest.mark.django_db
+def test_same_email_in_other_case_updates_the_existing_lead():
+    first = make_lead(email="sam@acme.example", title="")
+    second = services.record_lead(data={"email": "SAM@acme.example", "title": "CTO", "source": "webinar"})
+    assert second.created is False
+    assert second.lead.pk == first.pk
+    assert Lead.objects.count() == 1
+    first.refresh_from_db()
+    assert first.title == "CTO"
+    assert first.source == "" and first.latest_source == "webinar"
+    captured = first.events.get(kind=EventKind.CAPTURED)
+    assert captured.data["changes"]["title"] == ["", "CTO"]
+
+
+@pytest.mark.django_db
+def test_blank_values_in_a_new_capture_never_erase_known_ones():
+    lead = make_lead(email="kim@acme.example", phone="+442079460958", title="CEO")
+    services.record_lead(data={"email": "kim@acme.example", "phone": "", "title": ""})
+    lead.refresh_from_db()
+    assert (lead.phone, lead.title) == ("+442079460958", "CEO")
+
+
+@pytest.mark.django_db
+def test_phone_only_capture_matches_the_lead_with_that_phone():
+    lead = make_lead(email="", phone="+1 212 555 0100", first_name="Lee")
+    result = services.record_lead(data={"phone": "212-555-0100", "email": "lee@x.example"})
+    assert result.lead.pk == lead.pk
+    assert result.lead.email == "lee@x.example"
+
+
+@pytest.mark.django_db
+def test_same_phone_with_another_email_is_a_separate_lead():
+    make_lead(email="a@x.example", phone="+12125550100")
+    result = services.record_lead(data={"email": "b@x.example", "phone": "+12125550100"})
+    assert result.created is True
+    assert Lead.objects.count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"email": "not-an-email"}, "email", "not a valid email"),
+        ({"email": "a@b.example", "phone": "12"}, "phone", "phone number"),
+        ({"first_name": "A\x00B"}, "first_name", "NUL byte"),
+        ({"first_name": 42}, "first_name", "must be text"),
+        ({"first_name": "x" * 151}, "first_name", "most allowed is 150"),
+        ({"email": "a@b.example", "favourite": "x"}, "favourite", "not a field"),
+        ({"title": "CEO"}, "email", "at least an email"),
+        ({"email": "a@b.example", "custom": ["x"]}, "custom", "object"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_for_the_field(data, field, message):
+    with pytest.raises(FieldErrors) as caught:
+        services.record_lead(data=data)
+    assert message in caught.value.errors[field]
+    assert Lead.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_script_in_a_name_is_stored_as_plain_text():
+    lead = make_lead(first_name="<script>alert(1)</script>")
+    assert lead.first_name == "<script>alert(1)</script>"
+
+
+@pytest.mark.django_db
+def test_rep_cannot_silently_update_a_lead_owned_by_another_team(alice, carol):
+    make_lead(email="owned@acme.example", owner=alice)
+    with pytest.raises(LeadError, match="belongs to someone else") as caught:
+        services.record_lead(data={"email": "owned@acme.example", "title": "Hijacked"}, actor=carol)
+    assert caught.value.code == "duplicate_not_visible"
+    assert Lead.objects.get(email_key="owned@acme.example").title == ""
+
+
+@pytest.mark.django_db
+def test_work_email_domain_gives_one_company_per_domain():
+    one = make_lead(email="a@acme.example", company_name="Acme")
+    two = make_lead(email="b@acme.example", company_name="ACME Inc")
+    free = make_lead(email="c@gmail.com", company_name="")
+    assert one.company_id == two.company_id
+    assert one.company.domain == "acme.example"
+    assert free.company_id is None
