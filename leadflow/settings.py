@@ -161,6 +161,8 @@ LEADFLOW_ERASURE_KEY = env_secret("LEADFLOW_ERASURE_KEY", "") or SECRET_KEY
 LEADFLOW_API_MAX_PAGE_SIZE = env_int("LEADFLOW_API_MAX_PAGE_SIZE", 200)
 LEADFLOW_PAGE_SIZE = env_int("LEADFLOW_PAGE_SIZE", 50)
 LEADFLOW_WEB_WORKERS = env_int("LEADFLOW_WEB_WORKERS", 0)
+# Extra endpoints used only by the benchmark harness (a bare insert to compare against).
+LEADFLOW_BENCH_ENDPOINTS = env_bool("LEADFLOW_BENCH_ENDPOINTS", False)
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,22 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+from leadflow.api import api
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
 
 urlpatterns = [
+    path("", include("leadflow.leads.urls")),
+    path("accounts/", include("leadflow.accounts.urls")),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]
+
+if settings.LEADFLOW_BENCH_ENDPOINTS:
+    urlpatterns.append(path("bench/", include("bench.endpoints")))
