@@ -25,10 +25,11 @@ def web_workers() -> int:
 
 
 def prepare() -> None:
-    """Bring the database schema up to date before serving."""
+    """Bring the database schema up to date and gather static files before serving."""
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def granian_command(host: str, port: int, workers: int) -> list[str]:
