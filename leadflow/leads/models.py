@@ -294,3 +294,49 @@ class CallOutcome(models.TextChoices):
     NO_ANSWER = "no_answer", "No answer"
     BUSY = "busy", "Busy"
     WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BulkAction(models.TextChoices):
+    ASSIGN = "assign", "Assign owner"
+    STAGE = "stage", "Change stage"
+
+
+class BulkJob(models.Model):
+    """A bulk action over every lead matching a filter, run by a worker in batches."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bulk_jobs")
+    action = models.CharField(max_length=16, choices=BulkAction.choices)
+    query = models.CharField(max_length=2000, blank=True, help_text="The list filters, as a query string.")
+    value = models.CharField(max_length=64, help_text="The owner id ('' for nobody) or the stage.")
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    last_lead_id = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.get_status_display()}, {self.processed}/{self.total})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, self.processed * 100 // self.total) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {JobStatus.DONE, JobStatus.FAILED}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leadflow.leads.views import detail, lists
+from leadflow.leads.views import detail, jobs, lists
 
 app_name = "leads"
 
@@ -26,4 +26,7 @@ urlpatterns = [
     path("merges/<int:pk>/undo/", detail.merge_undo, name="merge_undo"),
     path("leads/<int:pk>/export/", detail.lead_export, name="export"),
     path("leads/<int:pk>/erase/", detail.lead_erase, name="erase"),
+    # Background bulk jobs (views/jobs.py).
+    path("jobs/<int:pk>/", jobs.bulk_job, name="job"),
+    path("jobs/<int:pk>/resume/", jobs.bulk_job_resume, name="job_resume"),
 ]
