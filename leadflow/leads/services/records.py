@@ -33,6 +33,15 @@ from leadflow.leads.services.privacy import ensure_not_erased
 
 EDITABLE_FIELDS = frozenset((*PROFILE_FIELDS, *TOUCH_FIELDS, "consent_status", "custom"))
 MAX_BULK = 1000
+# Events written by the services that bump a lead's version.
+VERSION_KINDS = (
+    EventKind.UPDATED,
+    EventKind.CAPTURED,
+    EventKind.STAGE_CHANGED,
+    EventKind.OWNER_CHANGED,
+    EventKind.MERGED,
+    EventKind.MERGE_UNDONE,
+)
 
 
 @dataclass
@@ -97,8 +106,8 @@ def find_match(*, email: str, phone: str) -> Lead | None:
     return None
 
 
-def _create(cleaned: dict, actor, actor_type, channel: str, owner) -> Lead:
-    now = timezone.now()
+def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
+    """Return an unsaved lead from cleaned input; its company is resolved by the caller."""
     stage = cleaned.get("stage", Stage.LEAD)
     lead = Lead(
         **{name: cleaned.get(name, "") for name in PROFILE_FIELDS},
@@ -115,6 +124,16 @@ def _create(cleaned: dict, actor, actor_type, channel: str, owner) -> Lead:
         last_activity_at=now,
     )
     _apply_consent(lead, cleaned, now)
+    return lead
+
+
+def created_event_data(cleaned: dict, channel: str) -> dict:
+    return {"channel": channel, "fields": _visible_values(cleaned)}
+
+
+def _create(cleaned: dict, actor, actor_type, channel: str, owner) -> Lead:
+    now = timezone.now()
+    lead = build_new_lead(cleaned, actor=actor, owner=owner, now=now)
     lead.company = resolve_company(email=lead.email, company_name=lead.company_name)
     lead.save(force_insert=True)
     timeline.record(
@@ -123,7 +142,7 @@ def _create(cleaned: dict, actor, actor_type, channel: str, owner) -> Lead:
         actor=actor,
         actor_type=actor_type,
         occurred_at=now,
-        data={"channel": channel, "fields": _visible_values(cleaned)},
+        data=created_event_data(cleaned, channel),
     )
     return lead
 
@@ -142,9 +161,12 @@ def _visible_values(cleaned: dict) -> dict:
     return {name: value for name, value in cleaned.items() if value not in ("", None, {}, [])}
 
 
-def _capture_again(lead: Lead, cleaned: dict, actor, actor_type, channel: str) -> Lead:
-    """Fold a new capture of a known person into their lead: new values win, blanks never erase."""
-    now = timezone.now()
+def fold_capture(lead: Lead, cleaned: dict, now: datetime) -> tuple[dict[str, list], dict[str, str]]:
+    """Fold a new capture into `lead` in memory: new values win, blanks never erase.
+
+    Return the changes ({field: [old, new]}) and the touch (source fields) it carried.
+    The company is left to the caller, who resolves it when email or company changed.
+    """
     changes = _set_fields(lead, {k: v for k, v in cleaned.items() if k in PROFILE_FIELDS and v})
     touch = {name: cleaned[name] for name in TOUCH_FIELDS if cleaned.get(name)}
     if touch:
@@ -155,12 +177,20 @@ def _capture_again(lead: Lead, cleaned: dict, actor, actor_type, channel: str) -
         if merged != lead.custom:
             changes["custom"] = [lead.custom, merged]
             lead.custom = merged
+    previous_consent = lead.consent_status
     if _apply_consent(lead, cleaned, now):
-        changes["consent_status"] = ["", lead.consent_status]
-    if "email" in changes or "company_name" in changes:
-        lead.company = resolve_company(email=lead.email, company_name=lead.company_name)
+        changes["consent_status"] = [previous_consent, lead.consent_status]
     lead.updated_at = lead.last_activity_at = now
     lead.version += 1
+    return changes, touch
+
+
+def _capture_again(lead: Lead, cleaned: dict, actor, actor_type, channel: str) -> Lead:
+    """Fold a new capture of a known person into their lead and record it on the timeline."""
+    now = timezone.now()
+    changes, touch = fold_capture(lead, cleaned, now)
+    if "email" in changes or "company_name" in changes:
+        lead.company = resolve_company(email=lead.email, company_name=lead.company_name)
     lead.save()
     timeline.record(
         lead,
@@ -234,19 +264,38 @@ def _check_unchanged(current: Lead, *, expected: dict | None, if_version: int | 
         stale = stale or ["version"]
     if not stale:
         return
-    last = (
-        TimelineEvent.objects.filter(lead=current, kind=EventKind.UPDATED)
-        .select_related("actor")
-        .newest_first()
-        .first()
-    )
+    last = _last_change(current, stale, expected or {})
     who = str(last.actor) if last and last.actor else "someone else"
-    when = f" at {last.occurred_at:%H:%M:%S}" if last else ""
+    when = timezone.localtime(last.occurred_at) if last else None
     raise EditConflict(
-        f"{who} changed this lead{when} after you opened it ({', '.join(stale)}); "
+        f"{who} changed this lead{f' at {when:%H:%M:%S}' if when else ''} after you opened it ({', '.join(stale)}); "
         "your change was not saved. Look at the current values and save again.",
         fields=stale,
+        changed_by=who,
+        changed_at=when,
     )
+
+
+def _last_change(current: Lead, stale: list[str], expected: dict) -> TimelineEvent | None:
+    """Return the newest event that changed one of the `stale` fields (any change, for a version)."""
+    events = TimelineEvent.objects.filter(lead=current).select_related("actor").newest_first()
+    named = [name for name in stale if name != "version"]
+    if not named:
+        return events.filter(kind__in=VERSION_KINDS).first()
+    events = events.filter(kind__in=[EventKind.UPDATED, EventKind.CAPTURED], data__changes__has_any_keys=named)
+    if named == ["custom"] and isinstance(expected.get("custom"), dict):
+        # Custom fields are one column: find the change to the keys this editor saw differently.
+        seen, now = expected["custom"], current.custom
+        keys = {key for key in {*seen, *now} if seen.get(key) != now.get(key)}
+        touching = (event for event in events[:100] if _touches_custom(event.data["changes"]["custom"], keys))
+        return next(touching, None) or events.first()
+    return events.first()
+
+
+def _touches_custom(pair: Any, keys: set[str]) -> bool:
+    old, new = pair if isinstance(pair, list) and len(pair) == 2 else ({}, {})
+    old, new = (old if isinstance(old, dict) else {}), (new if isinstance(new, dict) else {})
+    return any(old.get(key) != new.get(key) for key in keys)
 
 
 def _as_text(value: Any) -> str:

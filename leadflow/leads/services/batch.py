@@ -1,0 +1,192 @@
+"""Record many captures at once (imports, bulk API, webhooks): same rules as record_lead, in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leadflow.leads.errors import FieldErrors, LeadError
+from leadflow.leads.fields import INPUT_FIELDS, clean_lead_input
+from leadflow.leads.models import ActorType, EventKind, Lead, LeadStatus, TimelineEvent
+from leadflow.leads.normalise import email_key
+from leadflow.leads.services.companies import resolve_companies
+from leadflow.leads.services.privacy import identity_digest
+from leadflow.leads.services.records import build_new_lead, created_event_data, fold_capture
+
+MAX_BATCH = 1000
+SNAPSHOT = (
+    "first_name", "last_name", "email", "email_key", "phone", "title", "company_name", "company_id",
+    "latest_source", "latest_medium", "latest_campaign", "latest_referrer", "latest_landing_page",
+    "custom", "consent_status", "consent_at", "consent_source", "updated_at", "last_activity_at", "version",
+)  # fmt: skip
+
+
+@dataclass
+class BatchOutcome:
+    """What became of one input row: created, updated, duplicate (of an earlier row) or error."""
+
+    action: str
+    lead: Lead | None = None
+    error: LeadError | None = None
+    changes: dict[str, list] = field(default_factory=dict)
+    before: dict[str, Any] | None = None
+
+
+@dataclass
+class _State:
+    by_email: dict[str, Lead]
+    by_phone: dict[str, list[Lead]]
+    erased: set[str]
+    visible: set[int] | None
+    new: list[Lead] = field(default_factory=list)
+    dirty: dict[int, Lead] = field(default_factory=dict)
+    events: list[tuple[Lead, str, dict]] = field(default_factory=list)
+    snapshots: dict[int, dict] = field(default_factory=dict)
+    company_changed: dict[int, Lead] = field(default_factory=dict)
+
+
+def _clean(row: dict) -> dict | LeadError:
+    try:
+        cleaned = clean_lead_input(row, allowed=INPUT_FIELDS)
+    except LeadError as error:
+        return error
+    if not any(cleaned.get(name) for name in ("email", "phone", "first_name", "last_name")):
+        return FieldErrors({"email": "Give at least an email, a phone number or a name."})
+    return cleaned
+
+
+def _load_state(rows: list[dict], actor, allow_erased: bool) -> _State:
+    keys = {email_key(row["email"]) for row in rows if row.get("email")}
+    phones = {row["phone"] for row in rows if row.get("phone")}
+    live = Lead.objects.select_for_update().filter(status=LeadStatus.ACTIVE)
+    by_email = {lead.email_key: lead for lead in live.filter(email_key__in=keys)} if keys else {}
+    by_phone: dict[str, list[Lead]] = {}
+    for lead in live.filter(phone__in=phones).order_by("id") if phones else []:
+        by_phone.setdefault(lead.phone, []).append(by_email.get(lead.email_key, lead))
+    erased: set[str] = set()
+    if not allow_erased:
+        from leadflow.leads.models import ErasedIdentity
+
+        digests = {identity_digest(value) for value in keys | phones}
+        erased = set(ErasedIdentity.objects.filter(digest__in=digests).values_list("digest", flat=True))
+    visible = None
+    if actor is not None:
+        ids = {lead.pk for lead in by_email.values()} | {lead.pk for group in by_phone.values() for lead in group}
+        visible = set(Lead.objects.visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
+    return _State(by_email, by_phone, erased, visible)
+
+
+def _find(state: _State, cleaned: dict) -> Lead | None:
+    key = email_key(cleaned.get("email", ""))
+    if key and key in state.by_email:
+        return state.by_email[key]
+    for lead in state.by_phone.get(cleaned.get("phone", ""), []):
+        if not key or not lead.email_key:
+            return lead
+    return None
+
+
+def _remember(state: _State, lead: Lead) -> None:
+    if lead.email_key:
+        state.by_email[lead.email_key] = lead
+    if lead.phone and lead not in state.by_phone.setdefault(lead.phone, []):
+        state.by_phone[lead.phone].append(lead)
+
+
+def _plan_row(state: _State, cleaned: dict, *, actor, owner, channel: str, now) -> BatchOutcome:
+    key = email_key(cleaned.get("email", ""))
+    if any(identity_digest(v) in state.erased for v in (key, cleaned.get("phone")) if v):
+        return BatchOutcome("error", error=LeadError("erased_person", "This person asked for their data to be erased."))
+    lead = _find(state, cleaned)
+    if lead is None:
+        lead = build_new_lead(cleaned, actor=actor, owner=owner, now=now)
+        state.new.append(lead)
+        state.events.append((lead, EventKind.CREATED, created_event_data(cleaned, channel)))
+        _remember(state, lead)
+        return BatchOutcome("created", lead=lead)
+    if lead.pk is not None and state.visible is not None and lead.pk not in state.visible:
+        message = "A lead with this email or phone already exists and belongs to someone else."
+        return BatchOutcome("error", error=LeadError("duplicate_not_visible", message, field="email"))
+    if lead.pk is not None and lead.pk not in state.snapshots:
+        state.snapshots[lead.pk] = {name: getattr(lead, name) for name in SNAPSHOT}
+    changes, touch = fold_capture(lead, cleaned, now)
+    state.events.append((lead, EventKind.CAPTURED, {"channel": channel, "changes": changes, "touch": touch}))
+    if lead.pk is not None:
+        state.dirty[lead.pk] = lead
+        if "email" in changes or "company_name" in changes:
+            state.company_changed[lead.pk] = lead
+    _remember(state, lead)
+    action = "updated" if lead.pk is not None else "duplicate"
+    return BatchOutcome(action, lead=lead, changes=changes, before=state.snapshots.get(lead.pk))
+
+
+def _write(state: _State, *, actor, actor_type) -> None:
+    for lead, company in zip(
+        state.new, resolve_companies([(ld.email, ld.company_name) for ld in state.new]), strict=True
+    ):
+        lead.company = company
+    Lead.objects.bulk_create(state.new)
+    changed_company = list(state.company_changed.values())
+    for lead, company in zip(
+        changed_company, resolve_companies([(ld.email, ld.company_name) for ld in changed_company]), strict=True
+    ):
+        lead.company = company
+    for lead in state.dirty.values():
+        lead.save()
+    kind_of_actor = actor_type or (ActorType.USER if actor is not None else ActorType.SYSTEM)
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            lead=lead, kind=kind, actor=actor, actor_type=kind_of_actor, data=data, occurred_at=lead.updated_at
+        )
+        for lead, kind, data in state.events
+    )
+
+
+def record_leads_batch(
+    *,
+    rows: list[dict[str, Any]],
+    actor=None,
+    actor_type: str | None = None,
+    channel: str = "import",
+    owner=None,
+    allow_erased: bool = False,
+    dry_run: bool = False,
+) -> list[BatchOutcome]:
+    """Create or update a lead for each row, in one transaction; one outcome per row, in order.
+
+    Rows for the same person (same email, or same phone without a conflicting email)
+    fold into one lead, whether the person is already known or appears twice in the
+    batch. With `dry_run`, nothing is written and the outcomes say what would happen.
+    """
+    if len(rows) > MAX_BATCH:
+        raise LeadError("too_many", f"Send at most {MAX_BATCH} leads at a time.")
+    for attempt in range(3):
+        try:
+            return _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run)
+        except IntegrityError:
+            # Someone created one of these people between our look-up and insert: plan again.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run) -> list[BatchOutcome]:
+    now = timezone.now()
+    cleaned_rows = [_clean(row) for row in rows]
+    valid = [row for row in cleaned_rows if not isinstance(row, LeadError)]
+    with transaction.atomic():
+        state = _load_state(valid, actor, allow_erased)
+        outcomes = [
+            BatchOutcome("error", error=row)
+            if isinstance(row, LeadError)
+            else _plan_row(state, row, actor=actor, owner=owner, channel=channel, now=now)
+            for row in cleaned_rows
+        ]
+        if dry_run:
+            transaction.set_rollback(True)
+        else:
+            _write(state, actor=actor, actor_type=actor_type)
+    return outcomes
