@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "leadflow.accounts",
     "leadflow.leads",
+    "leadflow.capture",
+    "leadflow.tracking",
+    "leadflow.imports",
     "leadflow.integrations",
 ]
 

@@ -12,6 +12,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("", include("leadflow.leads.urls")),
+    path("", include("leadflow.capture.urls")),
+    path("", include("leadflow.tracking.urls")),
+    path("imports/", include("leadflow.imports.urls")),
+    path("", include("leadflow.integrations.urls")),
     path("accounts/", include("leadflow.accounts.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
