@@ -96,6 +96,7 @@ def _database() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("LEADFLOW_SQLITE_PATH", str(VAR_DIR / "leadflow.sqlite3")),
+        "CONN_MAX_AGE": env_int("LEADFLOW_DB_CONN_MAX_AGE", 60),
         "OPTIONS": {
             # Acknowledged means stored: WAL with a full sync on every commit.
             "transaction_mode": "IMMEDIATE",
@@ -166,6 +167,7 @@ LEADFLOW_ERASURE_KEY = env_secret("LEADFLOW_ERASURE_KEY", "") or SECRET_KEY
 LEADFLOW_API_MAX_PAGE_SIZE = env_int("LEADFLOW_API_MAX_PAGE_SIZE", 200)
 LEADFLOW_PAGE_SIZE = env_int("LEADFLOW_PAGE_SIZE", 50)
 LEADFLOW_WEB_WORKERS = env_int("LEADFLOW_WEB_WORKERS", 0)
+LEADFLOW_TRACKING_DURABLE = env_bool("LEADFLOW_TRACKING_DURABLE", False)
 # Extra endpoints used only by the benchmark harness (a bare insert to compare against).
 LEADFLOW_BENCH_ENDPOINTS = env_bool("LEADFLOW_BENCH_ENDPOINTS", False)
 

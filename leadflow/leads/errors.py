@@ -29,6 +29,8 @@ class FieldErrors(LeadError):
 class EditConflict(LeadError):
     """Someone else changed the lead since the editor loaded it."""
 
-    def __init__(self, message: str, *, fields: list[str]) -> None:
+    def __init__(self, message: str, *, fields: list[str], changed_by: str = "", changed_at=None) -> None:
         super().__init__("edit_conflict", message)
         self.fields = fields
+        self.changed_by = changed_by
+        self.changed_at = changed_at

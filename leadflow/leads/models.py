@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -58,7 +58,8 @@ class LeadQuerySet(models.QuerySet):
 
         Admins and marketing see every lead. A sales manager sees the leads of the
         teams they manage, owned or queued. A rep sees the leads they own and their
-        team's unassigned queue. Anyone else sees nothing.
+        team's unassigned queue. Anyone else sees nothing. A lead belongs to the team
+        of its owner: assigning an owner moves the lead to the owner's team.
         """
         qs = self if include_inactive else self.filter(status=LeadStatus.ACTIVE)
         if user is None or not user.is_authenticated or not user.is_active:
@@ -67,11 +68,16 @@ class LeadQuerySet(models.QuerySet):
             return qs
         team_ids = user.managed_team_ids()
         if team_ids:
-            return qs.filter(Q(team_id__in=team_ids) | Q(owner__team_id__in=team_ids))
-        own = Q(owner_id=user.pk)
-        if user.team_id:
-            own |= Q(owner__isnull=True, team_id=user.team_id)
-        return qs.filter(own)
+            # As an expression, so the database walks the list's sort index (see below).
+            return qs.alias(team_or_none=Coalesce("team_id", Value(0))).filter(team_or_none__in=team_ids)
+        if not user.team_id:
+            return qs.filter(owner_id=user.pk)
+        # Same as owner = user OR (no owner AND team = user's team), written so that no
+        # index serves the OR: the database then walks the list's sort index instead of
+        # gathering every lead of the user and the team and sorting them.
+        return qs.alias(owner_or_none=Coalesce("owner_id", Value(0))).filter(
+            Q(owner_or_none__in=[user.pk, 0]) & (Q(owner__isnull=False) | Q(team_id=user.team_id))
+        )
 
     def active(self) -> LeadQuerySet:
         return self.filter(status=LeadStatus.ACTIVE)
@@ -340,3 +346,6 @@ class BulkJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {JobStatus.DONE, JobStatus.FAILED}
+
+
+from leadflow.leads.models_duplicates import DuplicatePair, DuplicateScan, PairStatus  # noqa: E402, F401

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import CharField, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -31,7 +31,9 @@ DEFAULT_SORT = "-created"
 FILTER_NAMES = frozenset(
     {"q", "stage", "owner", "source", "score_min", "score_max", "created_from", "created_to", "sort", "cursor"}
 )
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
+# A search matching at least this many leads is run without its indexes: see _rows.
+DENSE_SEARCH = 2_000
 MAX_SEARCH_TERMS = 5
 
 
@@ -129,7 +131,7 @@ def parse_filters(params, *, strict: bool = False) -> LeadFilters:
     if sort.lstrip("-") not in SORTS:
         errors["sort"] = f"cannot sort by {sort[:40]!r}; use one of {', '.join(SORTS)} (prefix - for descending)."
     owner = _one(params, "owner")
-    if owner and owner not in {"me", "none"} and not owner.isdigit():
+    if owner and owner not in {"me", "none"} and not (owner.isascii() and owner.isdigit() and len(owner) <= 18):
         errors["owner"] = "use a user id, 'me' or 'none'."
     q = _one(params, "q")
     if "\x00" in q or len(q) > 200:
@@ -153,34 +155,69 @@ def parse_filters(params, *, strict: bool = False) -> LeadFilters:
 
 def _prefix(lookup: str, term: str) -> Q:
     """Match values starting with `term` as a range, so an ordinary index serves it."""
-    upper = term[:-1] + chr(ord(term[-1]) + 1)
-    return Q(**{f"{lookup}__gte": term, f"{lookup}__lt": upper})
+    after = ord(term[-1]) + 1
+    if 0xD800 <= after <= 0xDFFF:
+        after = 0xE000  # surrogates are not text a database can compare
+    if after > 0x10FFFF:
+        return Q(**{f"{lookup}__gte": term})
+    return Q(**{f"{lookup}__gte": term, f"{lookup}__lt": term[:-1] + chr(after)})
 
 
-def _term_q(term: str) -> Q:
+NAME_LOOKUPS = ("first_name__lower", "last_name__lower", "company_name__lower", "email_key")
+# The same values as expressions no index matches, so the database checks them row by row.
+UNINDEXED = {
+    "first_name__lower": Concat(Lower("first_name"), Value("")),
+    "last_name__lower": Concat(Lower("last_name"), Value("")),
+    "company_name__lower": Concat(Lower("company_name"), Value("")),
+    "email_key": Concat(Coalesce("email_key", Value("")), Value("")),
+}
+
+
+def _term_q(term: str, *, indexed: bool = True) -> Q:
     phone = phone_search_key(term)
     if phone:
-        return Q(phone__startswith=phone)
+        return _prefix("phone", phone)
     lowered = term.lower()
     if "@" in term:
         return _prefix("email_key", email_key(term.strip()) or lowered)
-    return (
-        _prefix("first_name__lower", lowered)
-        | _prefix("last_name__lower", lowered)
-        | _prefix("company_name__lower", lowered)
-        | _prefix("email_key", lowered)
-    )
+    names = NAME_LOOKUPS if indexed else tuple(f"unindexed_{n.split('__')[0]}" for n in NAME_LOOKUPS)
+    query = Q()
+    for lookup in names:
+        query |= _prefix(lookup, lowered)
+    return query
 
 
-def search(qs: QuerySet, text: str) -> QuerySet:
+def search(qs: QuerySet, text: str, *, indexed: bool = True) -> QuerySet:
     """Keep leads whose name, company, email or phone start with each word of `text`."""
+    if not indexed:
+        qs = qs.alias(**{f"unindexed_{name.split('__')[0]}": expr for name, expr in UNINDEXED.items()})
     for term in text.split()[:MAX_SEARCH_TERMS]:
-        qs = qs.filter(_term_q(term))
+        qs = qs.filter(_term_q(term, indexed=indexed))
     return qs
+
+
+def is_dense_search(text: str) -> bool:
+    """Return True when `text` matches many leads, counted cheaply through the name indexes."""
+    return search(Lead.objects.all(), text).order_by()[:DENSE_SEARCH].count() >= DENSE_SEARCH
 
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _score_range(qs: QuerySet, filters: LeadFilters) -> QuerySet:
+    if filters.score_min is None and filters.score_max is None:
+        return qs
+    field = "score"
+    if filters.sort.lstrip("-") != "score":
+        # Without range statistics SQLite would pick the score index for a range and then
+        # sort every match; as an expression the range is checked while walking the sort index.
+        qs, field = qs.alias(score_value=F("score") + 0), "score_value"
+    if filters.score_min is not None:
+        qs = qs.filter(**{f"{field}__gte": filters.score_min})
+    if filters.score_max is not None:
+        qs = qs.filter(**{f"{field}__lte": filters.score_max})
+    return qs
 
 
 def apply_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
@@ -197,13 +234,10 @@ def apply_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
         qs = qs.filter(owner_id=int(filters.owner))
     if filters.source:
         qs = qs.filter(source=filters.source)
-    if filters.score_min is not None:
-        qs = qs.filter(score__gte=filters.score_min)
-    if filters.score_max is not None:
-        qs = qs.filter(score__lte=filters.score_max)
+    qs = _score_range(qs, filters)
     if filters.created_from:
         qs = qs.filter(created_at__gte=_day_start(filters.created_from))
-    if filters.created_to:
+    if filters.created_to and filters.created_to < date.max:
         qs = qs.filter(created_at__lt=_day_start(filters.created_to + timedelta(days=1)))
     return qs
 
@@ -242,7 +276,7 @@ def decode_cursor(cursor: str, lookup: str) -> tuple[Any, int]:
 class LeadPage:
     leads: list[Lead]
     next_cursor: str | None
-    count: int
+    count: int | None
     count_capped: bool
 
 
@@ -259,22 +293,52 @@ def _order_by(lookup: str, descending: bool) -> list:
     return [f"{sign}{lookup}", f"{sign}id"]
 
 
+def _after_cursor(qs: QuerySet, filters: LeadFilters, lookup: str, descending: bool) -> QuerySet:
+    if not filters.cursor:
+        return qs
+    value, pk = decode_cursor(filters.cursor, lookup)
+    op = "lt" if descending else "gt"
+    # The bound on the sort column alone lets the database start its index scan at the cursor.
+    after = Q(**{f"{lookup}__{op}": value}) | Q(**{lookup: value, f"id__{op}": pk})
+    return qs.filter(Q(**{f"{lookup}__{op}e": value}), after)
+
+
+def _rows(qs: QuerySet, filters: LeadFilters, lookup: str, descending: bool, limit: int) -> list[Lead]:
+    qs = qs.select_related("owner", "company").order_by(*_order_by(lookup, descending))
+    return list(_after_cursor(qs, filters, lookup, descending)[: limit + 1])
+
+
+def _search_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
+    """Apply the filters; a search matching many leads is checked row by row in sort order.
+
+    Through the name indexes every match is fetched and then sorted, which is quick
+    for a few hundred matches and slow for tens of thousands ("mar"); walking the
+    sort index and checking each row finds the first page of a common name quickly.
+    """
+    if filters.q and is_dense_search(filters.q):
+        qs = search(qs, filters.q, indexed=False)
+        filters = replace(filters, q="")
+    return apply_filters(qs, filters, user)
+
+
 def lead_page(*, user, filters: LeadFilters, limit: int, with_count: bool = True) -> LeadPage:
     """Return one page of the leads `user` may see, filtered, sorted, from the cursor on."""
-    base = apply_filters(Lead.objects.visible_to(user), filters, user)
+    base = _search_filters(Lead.objects.visible_to(user), filters, user)
     lookup, descending = ordering(filters.sort)
-    qs = base.select_related("owner", "company").order_by(*_order_by(lookup, descending))
-    if filters.cursor:
-        value, pk = decode_cursor(filters.cursor, lookup)
-        op = "lt" if descending else "gt"
-        qs = qs.filter(Q(**{f"{lookup}__{op}": value}) | Q(**{lookup: value, f"id__{op}": pk}))
-    rows = list(qs[: limit + 1])
+    rows = _rows(base, filters, lookup, descending, limit)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(_sort_value(rows[-1], lookup), rows[-1].pk)
-    count, capped = capped_count(base) if with_count else (0, False)
+    if not filters.cursor and next_cursor is None:
+        return LeadPage(rows, None, len(rows), False)
+    count, capped = capped_count(base) if with_count else (None, False)
     return LeadPage(rows, next_cursor, count, capped)
+
+
+def count_leads(*, user, filters: LeadFilters) -> tuple[int, bool]:
+    """Count the leads `user` may see that match `filters`, up to COUNT_CAP."""
+    return capped_count(_search_filters(Lead.objects.visible_to(user), filters, user))
 
 
 def capped_count(qs: QuerySet) -> tuple[int, bool]:
@@ -327,11 +391,20 @@ def exists_elsewhere(*, email: str = "", phone: str = "") -> bool:
 
 
 def companies_page(*, user, q: str = "", limit: int = 100) -> list[Company]:
-    """Return companies with at least one lead `user` can see, with those leads counted."""
-    from django.db.models import Count
+    """Return companies with at least one lead `user` can see, with those leads counted.
+
+    The page's companies are picked first, walking the name index, and only their
+    leads are counted: grouping every visible lead took seconds at a million leads.
+    """
+    from django.db.models import Count, Exists, OuterRef
 
     visible = Lead.objects.visible_to(user)
-    qs = Company.objects.filter(leads__in=visible).annotate(lead_count=Count("leads")).order_by("name")
+    qs = Company.objects.filter(Exists(visible.filter(company=OuterRef("pk")))).order_by(Lower("name"), "id")
     if q:
         qs = qs.filter(_prefix("name__lower", q.lower()) | Q(domain__startswith=q.lower()))
-    return list(qs[:limit])
+    companies = list(qs[:limit])
+    counted = visible.filter(company__in=companies).order_by().values("company").annotate(n=Count("id"))
+    counts = {row["company"]: row["n"] for row in counted}
+    for company in companies:
+        company.lead_count = counts.get(company.pk, 0)
+    return companies

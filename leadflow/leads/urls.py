@@ -1,12 +1,13 @@
 from django.urls import path
 
-from leadflow.leads.views import detail, jobs, lists
+from leadflow.leads.views import detail, duplicates, jobs, lists
 
 app_name = "leads"
 
 urlpatterns = [
     # The table, saved views, bulk actions, quick entry, companies (views/lists.py).
     path("", lists.lead_list, name="list"),
+    path("leads/count/", lists.lead_count, name="count"),
     path("leads/bulk/", lists.bulk_action, name="bulk"),
     path("leads/views/", lists.save_view, name="save_view"),
     path("leads/views/<int:pk>/delete/", lists.delete_view, name="delete_view"),
@@ -29,4 +30,9 @@ urlpatterns = [
     # Background bulk jobs (views/jobs.py).
     path("jobs/<int:pk>/", jobs.bulk_job, name="job"),
     path("jobs/<int:pk>/resume/", jobs.bulk_job_resume, name="job_resume"),
+]
+urlpatterns += [
+    # Possible duplicates (views/duplicates.py).
+    path("duplicates/", duplicates.duplicate_list, name="duplicates"),
+    path("duplicates/<int:pk>/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),
 ]

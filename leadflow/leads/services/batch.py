@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from leadflow.leads.errors import FieldErrors, LeadError
@@ -41,6 +42,8 @@ class _State:
     by_phone: dict[str, list[Lead]]
     erased: set[str]
     visible: set[int] | None
+    key: str | None = None
+    by_key: dict[str, Lead] = field(default_factory=dict)
     new: list[Lead] = field(default_factory=list)
     dirty: dict[int, Lead] = field(default_factory=dict)
     events: list[tuple[Lead, str, dict]] = field(default_factory=list)
@@ -48,17 +51,24 @@ class _State:
     company_changed: dict[int, Lead] = field(default_factory=dict)
 
 
-def _clean(row: dict) -> dict | LeadError:
+def _key_value(custom: dict, key: str | None) -> str | None:
+    """Return the row's or lead's value of the identifying custom field `key`, as text."""
+    value = custom.get(key) if key else None
+    return None if value in (None, "") else str(value)
+
+
+def _clean(row: dict, key: str | None) -> dict | LeadError:
     try:
         cleaned = clean_lead_input(row, allowed=INPUT_FIELDS)
     except LeadError as error:
         return error
-    if not any(cleaned.get(name) for name in ("email", "phone", "first_name", "last_name")):
+    identified = _key_value(cleaned.get("custom", {}), key) is not None
+    if not identified and not any(cleaned.get(name) for name in ("email", "phone", "first_name", "last_name")):
         return FieldErrors({"email": "Give at least an email, a phone number or a name."})
     return cleaned
 
 
-def _load_state(rows: list[dict], actor, allow_erased: bool) -> _State:
+def _load_state(rows: list[dict], actor, allow_erased: bool, key: str | None) -> _State:
     keys = {email_key(row["email"]) for row in rows if row.get("email")}
     phones = {row["phone"] for row in rows if row.get("phone")}
     live = Lead.objects.select_for_update().filter(status=LeadStatus.ACTIVE)
@@ -66,6 +76,7 @@ def _load_state(rows: list[dict], actor, allow_erased: bool) -> _State:
     by_phone: dict[str, list[Lead]] = {}
     for lead in live.filter(phone__in=phones).order_by("id") if phones else []:
         by_phone.setdefault(lead.phone, []).append(by_email.get(lead.email_key, lead))
+    by_key = _load_by_key(live, rows, key, [*by_email.values(), *(ld for group in by_phone.values() for ld in group)])
     erased: set[str] = set()
     if not allow_erased:
         from leadflow.leads.models import ErasedIdentity
@@ -75,11 +86,27 @@ def _load_state(rows: list[dict], actor, allow_erased: bool) -> _State:
     visible = None
     if actor is not None:
         ids = {lead.pk for lead in by_email.values()} | {lead.pk for group in by_phone.values() for lead in group}
+        ids |= {lead.pk for lead in by_key.values()}
         visible = set(Lead.objects.visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-    return _State(by_email, by_phone, erased, visible)
+    return _State(by_email, by_phone, erased, visible, key, by_key)
+
+
+def _load_by_key(live, rows: list[dict], key: str | None, loaded: list[Lead]) -> dict[str, Lead]:
+    values = {_key_value(row.get("custom", {}), key) for row in rows} - {None}
+    if not values:
+        return {}
+    same = {lead.pk: lead for lead in loaded}
+    found = live.annotate(_key=KeyTransform(key, "custom")).filter(_key__in=sorted(values)).order_by("id")
+    by_key: dict[str, Lead] = {}
+    for lead in found:
+        by_key.setdefault(_key_value(lead.custom, key), same.get(lead.pk, lead))
+    return by_key
 
 
 def _find(state: _State, cleaned: dict) -> Lead | None:
+    value = _key_value(cleaned.get("custom", {}), state.key)
+    if value is not None and value in state.by_key:
+        return state.by_key[value]
     key = email_key(cleaned.get("email", ""))
     if key and key in state.by_email:
         return state.by_email[key]
@@ -90,6 +117,9 @@ def _find(state: _State, cleaned: dict) -> Lead | None:
 
 
 def _remember(state: _State, lead: Lead) -> None:
+    value = _key_value(lead.custom, state.key)
+    if value is not None:
+        state.by_key.setdefault(value, lead)
     if lead.email_key:
         state.by_email[lead.email_key] = lead
     if lead.phone and lead not in state.by_phone.setdefault(lead.phone, []):
@@ -154,18 +184,22 @@ def record_leads_batch(
     owner=None,
     allow_erased: bool = False,
     dry_run: bool = False,
+    key: str | None = None,
 ) -> list[BatchOutcome]:
     """Create or update a lead for each row, in one transaction; one outcome per row, in order.
 
     Rows for the same person (same email, or same phone without a conflicting email)
     fold into one lead, whether the person is already known or appears twice in the
     batch. With `dry_run`, nothing is written and the outcomes say what would happen.
+    With `key`, the custom field of that name identifies a person as well (an id from
+    the system a file came from): a row carrying it matches the live lead with the same
+    value first, and needs no email, phone or name.
     """
     if len(rows) > MAX_BATCH:
         raise LeadError("too_many", f"Send at most {MAX_BATCH} leads at a time.")
     for attempt in range(3):
         try:
-            return _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run)
+            return _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run, key)
         except IntegrityError:
             # Someone created one of these people between our look-up and insert: plan again.
             if attempt == 2:
@@ -173,12 +207,12 @@ def record_leads_batch(
     raise AssertionError("unreachable")
 
 
-def _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run) -> list[BatchOutcome]:
+def _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run, key) -> list[BatchOutcome]:
     now = timezone.now()
-    cleaned_rows = [_clean(row) for row in rows]
+    cleaned_rows = [_clean(row, key) for row in rows]
     valid = [row for row in cleaned_rows if not isinstance(row, LeadError)]
     with transaction.atomic():
-        state = _load_state(valid, actor, allow_erased)
+        state = _load_state(valid, actor, allow_erased, key)
         outcomes = [
             BatchOutcome("error", error=row)
             if isinstance(row, LeadError)

@@ -162,6 +162,7 @@ def _restore_winner(winner: Lead, merge: LeadMerge) -> list[str]:
     kept = [n for n in names if n not in restorable and merge.winner_before.get(n) != merge.winner_after.get(n)]
     _restore(winner, merge.winner_before, restorable)
     winner.email_key = email_key(winner.email)
+    _ensure_email_free(winner)
     winner.version += 1
     winner.updated_at = timezone.now()
     winner.save()
@@ -170,11 +171,16 @@ def _restore_winner(winner: Lead, merge: LeadMerge) -> list[str]:
 
 def _restore_loser(loser: Lead, merge: LeadMerge) -> None:
     _restore(loser, merge.loser_before, SNAPSHOT_FIELDS)
-    if loser.email_key and Lead.objects.filter(email_key=loser.email_key).exclude(pk=loser.pk).exists():
-        raise LeadError(
-            "undo_conflict",
-            f"Another lead now has the email {loser.email}; change it before undoing this merge.",
-        )
+    _ensure_email_free(loser)
     loser.version += 1
     loser.updated_at = timezone.now()
     loser.save()
+
+
+def _ensure_email_free(lead: Lead) -> None:
+    """Refuse the undo when another lead took this lead's address while the two were merged."""
+    if lead.email_key and Lead.objects.filter(email_key=lead.email_key).exclude(pk=lead.pk).exists():
+        raise LeadError(
+            "undo_conflict",
+            f"Another lead now has the email {lead.email}; change it before undoing this merge.",
+        )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.leads import timeline
@@ -134,7 +135,10 @@ def erase_lead(*, lead: Lead, actor, reason: str = "") -> Lead:
         targets = [current, *_merged_into(current)]
         for target in targets:
             _erase_one(target)
-        LeadMerge.objects.filter(winner=current).update(winner_before={}, winner_after={}, loser_before={})
+        ids = [target.pk for target in targets]
+        merges = LeadMerge.objects.filter(Q(winner_id__in=ids) | Q(loser_id__in=ids))
+        merges.update(winner_before={}, winner_after={}, loser_before={})
+        _forget_on_other_timelines(ids)
         timeline.record(current, EventKind.ERASED, actor=actor, data={"reason": reason[:200]})
     return current
 
@@ -162,3 +166,11 @@ def _erase_one(lead: Lead) -> None:
     lead.save()
     # The timeline keeps what happened and when, for counts, but not what was said.
     TimelineEvent.objects.filter(lead=lead).update(data={})
+
+
+def _forget_on_other_timelines(ids: list[int]) -> None:
+    """Drop the erased person's name from merge events on leads they were once merged with."""
+    events = TimelineEvent.objects.filter(kind=EventKind.MERGED, data__other_lead__in=ids).exclude(lead_id__in=ids)
+    for event in events:
+        data = {**event.data, "other_name": f"Erased lead #{event.data['other_lead']}"}
+        TimelineEvent.objects.filter(pk=event.pk).update(data=data)

@@ -265,7 +265,7 @@ def _check_unchanged(current: Lead, *, expected: dict | None, if_version: int | 
     if not stale:
         return
     last = _last_change(current, stale, expected or {})
-    who = str(last.actor) if last and last.actor else "someone else"
+    who = _who(last)
     when = timezone.localtime(last.occurred_at) if last else None
     raise EditConflict(
         f"{who} changed this lead{f' at {when:%H:%M:%S}' if when else ''} after you opened it ({', '.join(stale)}); "
@@ -274,6 +274,14 @@ def _check_unchanged(current: Lead, *, expected: dict | None, if_version: int | 
         changed_by=who,
         changed_at=when,
     )
+
+
+def _who(event: TimelineEvent | None) -> str:
+    if event is not None and event.actor is not None:
+        return str(event.actor)
+    if event is not None and event.kind == EventKind.CAPTURED and event.data.get("channel"):
+        return f"A new capture via {event.data['channel']}"
+    return "someone else"
 
 
 def _last_change(current: Lead, stale: list[str], expected: dict) -> TimelineEvent | None:

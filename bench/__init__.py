@@ -1,0 +1,1 @@
+"""Leadflow's benchmark harness: `python -m bench --list` names the scenarios."""

@@ -1,0 +1,75 @@
+"""Fixed-window rate limits counted in the database, so every web process shares them."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection
+
+from leadflow.capture.models import RateCounter
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    limit: int
+    period: int
+
+    def window(self, now: float) -> int:
+        return int(now // self.period) * self.period
+
+
+def ip_key(ip: str | None) -> str:
+    """Return the part of an address that names one client: the address, or an IPv6 /64."""
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
+def hit(limits: list[Limit], *, now: float | None = None) -> int:
+    """Count one hit against every limit; return the seconds to wait when one is exceeded, else 0.
+
+    One INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement, atomic on SQLite
+    (3.35+) and PostgreSQL alike.
+    """
+    now = time.time() if now is None else now
+    quote = connection.ops.quote_name
+    table, key, start, hits, expires = (
+        quote(name) for name in (RateCounter._meta.db_table, "key", "window_start", "hits", "expires_at")
+    )
+    rows, params = [], []
+    for limit in limits:
+        window = limit.window(now)
+        rows.append("(%s, %s, 1, %s)")
+        expiry = datetime.fromtimestamp(window + limit.period, tz=UTC)
+        params += [limit.key, window, connection.ops.adapt_datetimefield_value(expiry)]
+    # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({key}, {start}, {hits}, {expires}) VALUES {', '.join(rows)} "  # noqa: S608
+        f"ON CONFLICT ({key}, {start}) DO UPDATE SET {hits} = {table}.{hits} + 1 RETURNING {key}, {hits}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counts = dict(cursor.fetchall())
+    wait = 0
+    for limit in limits:
+        if counts.get(limit.key, 0) > limit.limit:
+            wait = max(wait, int(limit.window(now) + limit.period - now) + 1)
+    return wait
+
+
+def purge_expired(*, now: float | None = None) -> int:
+    """Delete counters whose window has ended; return how many."""
+    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
+    return RateCounter.objects.filter(expires_at__lt=moment).delete()[0]

@@ -1,0 +1,26 @@
+"""Every change capture makes: forms built, submissions taken, held, released; views and tasks call these."""
+
+from leadflow.capture.services.builder import may_build_forms, save_form
+from leadflow.capture.services.review import (
+    discard_submission,
+    follow_up_submission,
+    forget_lead_submissions,
+    mark_notices_read,
+    release_submission,
+)
+from leadflow.capture.services.submissions import FormClosed, RateLimited, Sender, SubmitOutcome, submit_form
+
+__all__ = [
+    "FormClosed",
+    "RateLimited",
+    "Sender",
+    "SubmitOutcome",
+    "discard_submission",
+    "follow_up_submission",
+    "forget_lead_submissions",
+    "mark_notices_read",
+    "may_build_forms",
+    "release_submission",
+    "save_form",
+    "submit_form",
+]

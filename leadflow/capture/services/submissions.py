@@ -1,0 +1,296 @@
+"""Take a form submission: check it, hold spam aside, record the lead, submission and timeline event at once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from leadflow.capture import definition, ratelimit, tokens
+from leadflow.capture.definition import CleanSubmission, FieldSpec
+from leadflow.capture.models import Channel, Form, SpamReason, Submission, SubmissionStatus
+from leadflow.capture.origins import is_allowed_origin, is_allowed_redirect
+from leadflow.leads import services as lead_services
+from leadflow.leads import timeline
+from leadflow.leads.errors import FieldErrors, LeadError
+from leadflow.leads.fields import INPUT_FIELDS, clean_lead_input
+from leadflow.leads.models import ActorType, EventKind
+
+# A post without a render token (a plain HTML form) counts as a retry of an equal post within this time.
+RETRY_WINDOW_SECONDS = 600
+TOKENLESS_CHANNELS = (Channel.HTML, Channel.HOSTED)
+
+
+class FormClosed(LeadError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("form_closed", "This form is not taking submissions.")
+
+
+class RateLimited(LeadError):
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            "rate_limited",
+            f"Too many submissions from your network or to this form; please try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}.",
+        )
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What the request says about who sent the form; the view fills it in."""
+
+    ip: str | None = None
+    user_agent: str = ""
+    origin: str = ""
+    same_origin: bool = False
+    referer: str = ""
+    channel: str = Channel.JSON
+    visitor_cookie: str = ""
+
+
+@dataclass
+class SubmitOutcome:
+    """accepted, quarantined or duplicate; spam and duplicates get the same answer as the real thing."""
+
+    status: str
+    submission: Submission
+    redirect_url: str = ""
+
+
+@dataclass
+class _Prepared:
+    specs: list[FieldSpec]
+    clean: CleanSubmission
+    errors: dict[str, str]
+    lead_data: dict[str, Any] = field(default_factory=dict)
+    spam: str = ""
+    dedupe_keys: list[str] = field(default_factory=list)
+    wording_id: int | None = None
+    fill_seconds: float | None = None
+
+
+def submit_form(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> SubmitOutcome:
+    """Take one post of `form`: the lead, the submission and the timeline event in one transaction.
+
+    Raise FormClosed, FieldErrors (what to fix, per field name) or RateLimited. A
+    retried post answers like the first one and records nothing new.
+    """
+    if not form.is_active:
+        raise FormClosed()
+    now = time.time()
+    prepared = _prepare(form, raw, sender, now)
+    if not prepared.errors and len(prepared.dedupe_keys) > 1:
+        earlier = Submission.objects.filter(dedupe_key__in=prepared.dedupe_keys[1:]).first()
+        if earlier is not None:
+            return SubmitOutcome("duplicate", earlier, _redirect(form, site_host))
+    limits = _limits(form, sender)
+    # On SQLite every write transaction holds the one database lock anyway, so the counters ride in
+    # the submission's transaction (one disk sync, not two). On PostgreSQL they commit on their own,
+    # so the form's counter row is not locked while a lead is being recorded.
+    inline = connection.vendor == "sqlite"
+    wait = 0 if inline else ratelimit.hit(limits, now=now)
+    outcome = None
+    try:
+        with transaction.atomic():
+            if inline:
+                wait = ratelimit.hit(limits, now=now)
+            if not wait and not prepared.errors:
+                outcome = _store(form, prepared, sender, now)
+    except IntegrityError:
+        # A retry of a post already taken (its key is unique): everything this one wrote is undone.
+        earlier = Submission.objects.filter(dedupe_key__in=prepared.dedupe_keys).first()
+        if earlier is None:
+            raise
+        return SubmitOutcome("duplicate", earlier, _redirect(form, site_host))
+    if wait:
+        raise RateLimited(wait)
+    if prepared.errors:
+        raise FieldErrors(prepared.errors)
+    outcome.redirect_url = _redirect(form, site_host)
+    return outcome
+
+
+def _limits(form: Form, sender: Sender) -> list[ratelimit.Limit]:
+    return [
+        ratelimit.Limit(f"ip:{form.pk}:{ratelimit.ip_key(sender.ip)}", form.ip_limit_per_hour, 3600),
+        ratelimit.Limit(f"form:{form.pk}", form.form_limit_per_minute, 60),
+    ]
+
+
+def _redirect(form: Form, site_host: str) -> str:
+    """Return where to send the person, or '' for the thank-you message; never a page not allowed now."""
+    if form.success_action != "redirect":
+        return ""
+    url = form.redirect_url
+    return url if is_allowed_redirect(url, site_host=site_host, allowed_origins=form.allowed_origins) else ""
+
+
+def _prepare(form: Form, raw: dict[str, Any], sender: Sender, now: float) -> _Prepared:
+    """Check the post against the form without touching the database."""
+    specs = definition.specs_of(form.fields)
+    clean, errors = definition.clean_submission(specs, raw, consent_mode=form.consent_mode, fallback_url=sender.referer)
+    clean.visitor_id = clean.visitor_id or definition.clean_visitor_id(sender.visitor_cookie)
+    prepared = _Prepared(specs, clean, errors)
+    prepared.lead_data = definition.lead_input(specs, clean, consent_source=f"form:{form.slug}")
+    try:
+        clean_lead_input(prepared.lead_data, allowed=INPUT_FIELDS)
+    except FieldErrors as error:
+        prepared.errors = {**_form_errors(specs, error.errors), **errors}
+    if not prepared.errors and not any(prepared.lead_data.get(name) for name in definition.IDENTITY_TARGETS):
+        prepared.errors = {"__all__": "Please give at least an email address, a phone number or a name."}
+    if prepared.errors:
+        return prepared
+    _classify(form, raw, sender, now, prepared)
+    return prepared
+
+
+def _form_errors(specs: list[FieldSpec], errors: dict[str, str]) -> dict[str, str]:
+    """Return lead-field errors under the names of the form fields that carried them."""
+    by_target = {spec.maps_to: spec.name for spec in specs if spec.maps_to != definition.CUSTOM}
+    mapped: dict[str, str] = {}
+    for name, message in errors.items():
+        mapped[by_target.get(name, "__all__")] = definition.as_sentence(message)
+    return mapped
+
+
+def _classify(form: Form, raw: dict[str, Any], sender: Sender, now: float, prepared: _Prepared) -> None:
+    """Set the spam reason ('' for a person), the consent wording shown and the keys a retry would share."""
+    token_text = raw.get(definition.TOKEN)
+    token = tokens.read(token_text) if token_text else None
+    honeypot = raw.get(definition.HONEYPOT)
+    spam = SpamReason.HONEYPOT if isinstance(honeypot, str) and honeypot.strip() else ""
+    if token is not None and token.form_id == form.pk:
+        prepared.fill_seconds = round(token.age(now), 3)
+        prepared.wording_id = token.wording_id
+        prepared.dedupe_keys = [f"t:{token.nonce}"]
+        if not spam and prepared.fill_seconds < form.min_fill_seconds:
+            spam = SpamReason.TOO_FAST
+        elif not spam and prepared.fill_seconds > tokens.MAX_AGE_SECONDS:
+            spam = SpamReason.STALE_TOKEN
+    else:
+        prepared.dedupe_keys = _content_keys(form, prepared, sender, now)
+        prepared.wording_id = _wording_hint(raw)
+        if spam:
+            pass
+        elif token_text:
+            spam = SpamReason.BAD_TOKEN
+        elif sender.channel not in TOKENLESS_CHANNELS:
+            spam = SpamReason.NO_TOKEN
+        elif sender.origin and not sender.same_origin and not is_allowed_origin(sender.origin, form.allowed_origins):
+            spam = SpamReason.ORIGIN
+    prepared.spam = spam
+
+
+def _content_keys(form: Form, prepared: _Prepared, sender: Sender, now: float) -> list[str]:
+    """Return keys for a post without a token: equal content from the same client in this window or the last."""
+    content = json.dumps(
+        [form.pk, ratelimit.ip_key(sender.ip), prepared.clean.values, prepared.clean.consent_given],
+        sort_keys=True,
+        default=str,
+    )
+    window = int(now // RETRY_WINDOW_SECONDS)
+    return [f"h:{hashlib.sha256(f'{content}|{w}'.encode()).hexdigest()}" for w in (window, window - 1)]
+
+
+def _wording_hint(raw: dict[str, Any]) -> int | None:
+    value = raw.get(definition.WORDING)
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 12 else None
+
+
+def _store(form: Form, prepared: _Prepared, sender: Sender, now: float) -> SubmitOutcome:
+    created_at = datetime.fromtimestamp(now, tz=UTC)
+    submission = _new_submission(form, prepared, sender, created_at)
+    if prepared.spam:
+        submission.status = SubmissionStatus.QUARANTINED
+        submission.save(force_insert=True)
+        return SubmitOutcome("quarantined", submission)
+    try:
+        result = lead_services.record_lead(
+            data=prepared.lead_data, actor=None, actor_type=ActorType.LEAD, channel="form"
+        )
+    except LeadError as error:
+        if error.code != "erased_person":
+            raise
+        # Not added back on their own: an admin may release it, as the person gave their details anew.
+        submission.status = SubmissionStatus.QUARANTINED
+        submission.spam_reason = SpamReason.ERASED_PERSON
+        submission.save(force_insert=True)
+        return SubmitOutcome("quarantined", submission)
+    submission.lead = result.lead
+    submission.save(force_insert=True)
+    record_submitted_event(submission, occurred_at=created_at)
+    if _has_follow_up(form, submission):
+        transaction.on_commit(partial(enqueue_follow_up, submission.pk))
+    return SubmitOutcome("accepted", submission)
+
+
+def _has_follow_up(form: Form, submission: Submission) -> bool:
+    """Return True when there is work after the answer: visits to join, or people to tell."""
+    return bool(submission.visitor_id) or getattr(form, "has_followers", True)
+
+
+def _new_submission(form: Form, prepared: _Prepared, sender: Sender, created_at: datetime) -> Submission:
+    clean = prepared.clean
+    wording = form.consent_wording if form.consent_mode != "none" else None
+    if wording is not None and prepared.wording_id and prepared.wording_id != wording.pk:
+        # The page was shown with an earlier wording: that is what the person agreed to.
+        wording = form.consent_wordings.filter(pk=prepared.wording_id).first() or wording
+    return Submission(
+        form=form,
+        status=SubmissionStatus.ACCEPTED,
+        spam_reason=prepared.spam,
+        channel=sender.channel,
+        dedupe_key=prepared.dedupe_keys[0],
+        fields=definition.submitted_fields(prepared.specs, clean.values),
+        source=clean.source,
+        page_url=clean.page_url,
+        visitor_id=clean.visitor_id,
+        consent_wording=wording,
+        consent_text=wording.text if wording else "",
+        consent_given=clean.consent_given,
+        ip=sender.ip,
+        user_agent=sender.user_agent[:500],
+        fill_seconds=prepared.fill_seconds,
+        created_at=created_at,
+    )
+
+
+def record_submitted_event(submission: Submission, *, occurred_at: datetime, released_by=None) -> None:
+    """Put the submission on its lead's timeline: the form, the page, the fields, the source."""
+    shown: dict[str, Any] = {}
+    for item in submission.fields:
+        label = item.get("label") or item.get("name")
+        shown[label if label not in shown else item.get("name")] = item.get("value")
+    data: dict[str, Any] = {
+        "form": submission.form.name,
+        "page_url": submission.page_url,
+        "fields": shown,
+        "source": submission.source,
+        "consent": submission.consent_given,
+        "channel": submission.channel,
+        "form_id": submission.form_id,
+        "submission_id": submission.pk,
+    }
+    if released_by is not None:
+        data["released_by"] = str(released_by)
+    timeline.record(
+        submission.lead, EventKind.FORM_SUBMITTED, actor_type=ActorType.LEAD, occurred_at=occurred_at, data=data
+    )
+
+
+def enqueue_follow_up(submission_id: int) -> None:
+    from leadflow.capture import tasks
+
+    tasks.follow_up_submission.enqueue(submission_id=submission_id)

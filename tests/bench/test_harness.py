@@ -1,0 +1,68 @@
+"""The benchmark harness end to end at a tiny size on SQLite, so it cannot rot unnoticed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZE = ["--leads", "300", "--events", "3000"]
+
+
+def bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LEADFLOW_BENCH_DIR": str(tmp_path), "LEADFLOW_VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def bench_json(tmp_path: Path, *args: str) -> dict:
+    done = bench(tmp_path, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_list_names_every_scenario(tmp_path):
+    done = bench(tmp_path, "--list")
+    names = {line.split()[0] for line in done.stdout.splitlines()}
+    assert names >= {"generate", "list-page", "lead-page", "api-create"}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[Path, dict]:
+    directory = tmp_path_factory.mktemp("bench")
+    return directory, bench_json(directory, "generate", *SIZE)
+
+
+def test_generator_makes_exactly_the_requested_data_set(generated):
+    directory, result = generated
+    counts = result["figures"]["counts"]
+    assert (counts["leads"], counts["events"], counts["companies"], counts["users"]) == (300, 3000, 15, 50)
+    assert result["figures"]["lead_page_lead"]["events"] == "1000"
+    db = sqlite3.connect(directory / "dataset.sqlite3")
+    distinct = db.execute("SELECT count(DISTINCT email_key), count(email_key) FROM leads_lead").fetchone()
+    assert distinct[0] == distinct[1]
+    phones = db.execute("SELECT count(DISTINCT phone), count(*) FROM leads_lead WHERE phone != ''").fetchone()
+    assert phones[0] == phones[1]
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_generator_reuses_a_data_set_of_the_same_size(generated):
+    directory, _ = generated
+    assert bench_json(directory, "generate", *SIZE)["figures"]["generated_now"] is False
+
+
+def test_list_page_serves_every_kind_without_error(generated):
+    directory, _ = generated
+    result = bench_json(directory, "list-page", *SIZE, "--rounds", "1")
+    assert set(result["machine"]) >= {"cores", "memory_gib", "cpu", "python", "db", "db_version"}
+    assert result["figures"]["overall"]["errors"] == 0, result["notes"]
+    assert all(figures["count"] == 3 for figures in result["figures"]["per_kind"].values())
+    assert {target["name"] for target in result["targets"]} >= {"p95 all requests", "p95 search-email"}
