@@ -301,7 +301,10 @@ def _stored() -> dict[str, int]:
             ("accepted", "SELECT count(*) FROM capture_submission WHERE status = 'accepted'"),
             ("leads", "SELECT count(*) FROM leads_lead"),
             ("form_events", "SELECT count(*) FROM leads_timelineevent WHERE kind = 'form_submitted'"),
-            ("follow_up_tasks", "SELECT count(*) FROM django_tasks_database_dbtaskresult"),
+            (
+                "follow_up_tasks",
+                "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE task_path LIKE '%follow_up%'",
+            ),
         ):
             cursor.execute(sql)
             counts[name] = cursor.fetchone()[0]

@@ -82,7 +82,7 @@ def authenticate_token(raw: str) -> ApiToken | None:
     """Return the active token matching `raw`, or None."""
     if not raw.startswith(ApiToken.PREFIX) or len(raw) > 200:
         return None
-    token = ApiToken.objects.active().select_related("user", "user__team").filter(key_hash=hash_token(raw)).first()
+    token = next(iter(ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(raw))[:1]), None)
     if token is None:
         return None
     now = timezone.now()

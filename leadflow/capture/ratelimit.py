@@ -37,8 +37,16 @@ def ip_key(ip: str | None) -> str:
     return str(address)
 
 
-def hit(limits: list[Limit], *, now: float | None = None) -> int:
-    """Count one hit against every limit; return the seconds to wait when one is exceeded, else 0.
+@dataclass(frozen=True)
+class Hits:
+    """The counts after a hit, by key, and the seconds to wait when a limit is exceeded (else 0)."""
+
+    wait: int
+    counts: dict[str, int]
+
+
+def hit(limits: list[Limit], *, now: float | None = None) -> Hits:
+    """Count one hit against every limit.
 
     One INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement, atomic on SQLite
     (3.35+) and PostgreSQL alike.
@@ -66,7 +74,7 @@ def hit(limits: list[Limit], *, now: float | None = None) -> int:
     for limit in limits:
         if counts.get(limit.key, 0) > limit.limit:
             wait = max(wait, int(limit.window(now) + limit.period - now) + 1)
-    return wait
+    return Hits(wait, counts)
 
 
 def purge_expired(*, now: float | None = None) -> int:

@@ -8,3 +8,8 @@ from leadflow.capture import services
 @task()
 def follow_up_submission(submission_id: int) -> None:
     services.follow_up_submission(submission_id=submission_id)
+
+
+@task()
+def sweep_rate_counters() -> None:
+    services.sweep_rate_counters()

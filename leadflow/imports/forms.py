@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.template.defaultfilters import filesizeformat
 
@@ -42,13 +43,13 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.too_large = too_large
 
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         if upload.size > max_upload_bytes():
             raise forms.ValidationError(self.size_message())
         return upload
 
-    def clean(self):
+    def clean(self) -> dict | None:
         if self.too_large:
             raise forms.ValidationError(self.size_message())
         return super().clean()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
@@ -24,7 +25,7 @@ from leadflow.leads.errors import LeadError
 RECENT_JOBS = 20
 
 
-def importer_required(view):
+def importer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Let in admins, marketing and sales managers; anyone else signed in gets 403."""
 
     @wraps(view)

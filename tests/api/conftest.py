@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from leadflow.leads.models import Lead, TimelineEvent
@@ -71,8 +70,3 @@ def snapshot(lead: Lead) -> tuple:
     row = Lead.objects.filter(pk=lead.pk).values().get()
     events = list(TimelineEvent.objects.filter(lead_id=lead.pk).values_list("id", "kind", "lead_id"))
     return row, events, Lead.objects.count(), TimelineEvent.objects.count()
-
-
-@pytest.fixture
-def api_for():
-    return as_user

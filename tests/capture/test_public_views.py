@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadflow.capture import queries
 from leadflow.capture.models import Form, Submission
@@ -313,3 +315,39 @@ def test_the_tracking_cookie_of_the_site_joins_the_visitor(client, contact_form)
     client.cookies["lf_vid"] = "abcdefgh12345678"
     post_form(client, contact_form, post_data(contact_form))
     assert Submission.objects.get().visitor_id == "abcdefgh12345678"
+
+
+FIELD_NAMES = ["first_name", "last_name", "email", "phone", "company_name", "budget", "message", "consent",
+               "website", "utm_source", "referrer", "page_url", "visitor_id", "_lf_token", "_lf_channel"]  # fmt: skip
+ANY_VALUE = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=50),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.none(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=20), ANY_VALUE, max_size=20))
+def test_any_json_object_gets_an_answer_never_a_server_error(client, admin, payload):
+    form = Form.objects.filter(slug="fuzz").first() or make_form(
+        admin, name="Fuzz", ip_limit_per_hour=100_000, form_limit_per_minute=100_000
+    )
+    response = post_json(client, form, payload)
+    assert response.status_code in {200, 400, 413, 422}, response.content
+    if response.status_code == 200:
+        assert response.json()["ok"] is True
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=2000))
+def test_any_bytes_posted_as_a_form_get_an_answer_never_a_server_error(client, admin, body):
+    form = Form.objects.filter(slug="fuzz").first() or make_form(
+        admin, name="Fuzz", ip_limit_per_hour=100_000, form_limit_per_minute=100_000
+    )
+    response = client.post(f"/f/{form.slug}/", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code in {303, 400, 413, 415}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from leadflow.capture import services, tokens
 from leadflow.capture.models import ConsentWording, RateCounter, SpamReason, Submission, SubmissionStatus
@@ -262,11 +264,41 @@ def test_follow_up_tells_the_people_who_follow_the_form_and_joins_visits(admin, 
 def test_follow_up_work_is_queued_when_the_submission_commits(contact_form, django_capture_on_commit_callbacks):
     from django_tasks_db.models import DBTaskResult
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         submit(contact_form, post_data(contact_form))
-    assert len(callbacks) == 1
-    task = DBTaskResult.objects.get()
-    assert task.task_path == "leadflow.capture.tasks.follow_up_submission"
+        submit(contact_form, post_data(contact_form, email="second@acme.example"))
+    paths = sorted(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert paths == [
+        "leadflow.capture.tasks.follow_up_submission",
+        "leadflow.capture.tasks.follow_up_submission",
+        "leadflow.capture.tasks.sweep_rate_counters",
+    ]
+
+
+def test_a_form_nobody_follows_queues_no_follow_up_without_a_visitor(admin, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    from leadflow.capture import queries
+
+    form = queries.public_form(make_form(admin).slug)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(form, post_data(form))
+        submit(form, post_data(form, email="visitor@acme.example", visitor_id="vid_0123456789"))
+    follow_ups = DBTaskResult.objects.filter(task_path__endswith="follow_up_submission")
+    assert [task.args_kwargs["kwargs"]["submission_id"] for task in follow_ups] == [
+        Submission.objects.get(visitor_id="vid_0123456789").pk
+    ]
+
+
+def test_old_rate_counters_are_swept(contact_form):
+    submit(contact_form, post_data(contact_form))
+    RateCounter.objects.filter(key__startswith="ip:").update(expires_at=timezone.now() - timedelta(seconds=1))
+    submit(contact_form, post_data(contact_form, email="b@acme.example"), Sender(ip="192.0.2.1"))
+    assert services.sweep_rate_counters() == 1
+    assert sorted(RateCounter.objects.values_list("key", flat=True)) == [
+        f"form:{contact_form.pk}",
+        f"ip:{contact_form.pk}:192.0.2.1",
+    ]
 
 
 def test_erasure_can_forget_what_a_person_sent(contact_form):

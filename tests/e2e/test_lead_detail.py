@@ -72,6 +72,7 @@ def test_open_a_lead_edit_in_place_add_a_note_and_log_a_call(page, live_server, 
     assert Lead.objects.get(pk=dana.pk).title == "Director of Special Projects"
 
     page.click("#field-last_name .prop-value")
+    expect(page.locator("#field-last_name input[name=value]")).to_be_focused()
     page.locator("#field-last_name input[name=value]").fill("Mulder")
     page.keyboard.press("Escape")
     expect(page.locator("#field-last_name .prop-text")).to_have_text("Scully")
@@ -115,6 +116,7 @@ def test_stage_and_owner_change_in_place(page, live_server, sign_in, manager, bo
     page.select_option("#stage-select", "sql")
     expect(page.locator("#timeline .event").first).to_contain_text("Stage: MQL → SQL")
     page.click("#owner .prop-value")
+    expect(page.locator("#owner select[name=owner]")).to_be_focused()
     page.select_option("#owner select[name=owner]", str(bob.pk))
     page.click("#owner button[type=submit]")
     expect(page.locator("#owner .prop-value")).to_contain_text("Bob")
@@ -127,6 +129,7 @@ def test_a_concurrent_edit_is_shown_not_overwritten(page, live_server, sign_in, 
     sign_in(alice)
     page.goto(f"{live_server.url}/leads/{dana.pk}/")
     page.click("#field-title .prop-value")
+    expect(page.locator("#field-title input[name=value]")).to_be_focused()
     services.update_lead(lead=dana, changes={"title": "Deputy Director"}, actor=bob, expected=None)
     page.locator("#field-title input[name=value]").fill("Field Agent")
     page.click("#field-title button[type=submit]")
@@ -135,6 +138,7 @@ def test_a_concurrent_edit_is_shown_not_overwritten(page, live_server, sign_in, 
     expect(conflict).to_contain_text("current value is “Deputy Director”")
     screenshot("edit-conflict")
     assert Lead.objects.get(pk=dana.pk).title == "Deputy Director"
+    expect(page.locator("#field-title input[name=value]")).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.locator("#field-title .prop-text")).to_have_text("Deputy Director")
 

@@ -94,7 +94,7 @@ def test_a_batch_after_batch_undo_restores_the_first_values(monkeypatch, admin):
 
 
 @pytest.mark.django_db
-def test_a_dry_run_or_an_undone_import_cannot_be_undone(admin, imported):
+def test_a_dry_run_or_an_undone_import_cannot_be_undone_or_resumed(admin, imported):
     job, _ = imported
     dry = run(job.file, user=admin, dry_run=True, mapping=MAPPING)
     with pytest.raises(LeadError, match="Only a finished import"):
@@ -102,6 +102,8 @@ def test_a_dry_run_or_an_undone_import_cannot_be_undone(admin, imported):
     undo(job, admin)
     with pytest.raises(LeadError, match="Only a finished import"):
         services.start_undo(job=job, actor=admin, enqueue=False)
+    with pytest.raises(LeadError, match="was undone"):
+        services.resume_import(job=job, actor=admin)
 
 
 @pytest.mark.django_db

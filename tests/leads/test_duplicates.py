@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leadflow.leads import duplicates, services
-from leadflow.leads.duplicates import find_duplicates_of, name_similarity, score_pair
+from leadflow.leads.duplicates import blocking, find_duplicates_of, name_similarity, score_pair
 from leadflow.leads.models import Lead, LeadStatus
 from leadflow.leads.models_duplicates import DuplicatePair, PairStatus
 from tests.conftest import make_lead
@@ -200,7 +200,7 @@ def test_finding_a_leads_duplicates_costs_the_same_however_many_leads_there_are(
 
 
 def test_blocks_are_capped(monkeypatch):
-    monkeypatch.setattr(duplicates, "BLOCK_CAP", 5)
+    monkeypatch.setattr(blocking, "BLOCK_CAP", 5)
     for n in range(12):
         lead("Sam", f"Same{n}", f"sam{n}@capped.example", phone="+1 415 555 0177")
     target = lead("Sam", "Same", "sam@capped.example", phone="+1 415 555 0177")
@@ -248,7 +248,7 @@ def test_batch_scan_finds_what_lead_by_lead_finds(monkeypatch):
             lead(*side[:3], **(side[3] if len(side) > 3 else {}))
     for n in range(4):
         lead("Hot", f"Line{n}", f"hot{n}@example.com", phone="+1 415 555 0199")
-    monkeypatch.setattr(duplicates, "BLOCK_CAP", 3)
+    monkeypatch.setattr(blocking, "BLOCK_CAP", 3)
     for each in Lead.objects.all():
         find_duplicates_of(each)
     one_by_one = _all_pairs()

@@ -110,3 +110,21 @@ def test_work_email_domain_gives_one_company_per_domain():
     assert one.company_id == two.company_id
     assert one.company.domain == "acme.example"
     assert free.company_id is None
+
+
+@pytest.mark.django_db
+def test_stage_change_with_a_nul_byte_in_the_reason_is_a_field_error(admin):
+    lead = make_lead()
+    with pytest.raises(FieldErrors, match="NUL byte"):
+        services.change_stage(lead=lead, stage=Stage.MQL, actor=admin, reason="bad\x00reason")
+    lead.refresh_from_db()
+    assert lead.stage == Stage.LEAD
+
+
+@pytest.mark.django_db
+def test_erasure_reason_with_a_nul_byte_is_refused_and_nothing_is_erased(admin):
+    lead = make_lead(email="keep@x.example")
+    with pytest.raises(FieldErrors, match="NUL byte"):
+        services.erase_lead(lead=lead, actor=admin, reason="x\x00")
+    lead.refresh_from_db()
+    assert lead.email == "keep@x.example"

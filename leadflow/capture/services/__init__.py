@@ -7,6 +7,7 @@ from leadflow.capture.services.review import (
     forget_lead_submissions,
     mark_notices_read,
     release_submission,
+    sweep_rate_counters,
 )
 from leadflow.capture.services.submissions import FormClosed, RateLimited, Sender, SubmitOutcome, submit_form
 
@@ -23,4 +24,5 @@ __all__ = [
     "release_submission",
     "save_form",
     "submit_form",
+    "sweep_rate_counters",
 ]

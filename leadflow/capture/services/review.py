@@ -87,7 +87,11 @@ def follow_up_submission(*, submission_id: int) -> None:
     SubmissionNotice.objects.bulk_create(
         [SubmissionNotice(user=user, submission=submission) for user in users], ignore_conflicts=True
     )
-    ratelimit.purge_expired()
+
+
+def sweep_rate_counters() -> int:
+    """Delete rate counters of windows that have ended; return how many."""
+    return ratelimit.purge_expired()
 
 
 def mark_notices_read(*, user) -> int:

@@ -100,12 +100,12 @@ def submit_form(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: s
     # the submission's transaction (one disk sync, not two). On PostgreSQL they commit on their own,
     # so the form's counter row is not locked while a lead is being recorded.
     inline = connection.vendor == "sqlite"
-    wait = 0 if inline else ratelimit.hit(limits, now=now)
+    wait = 0 if inline else _count(form, limits, now)
     outcome = None
     try:
         with transaction.atomic():
             if inline:
-                wait = ratelimit.hit(limits, now=now)
+                wait = _count(form, limits, now)
             if not wait and not prepared.errors:
                 outcome = _store(form, prepared, sender, now)
     except IntegrityError:
@@ -122,7 +122,17 @@ def submit_form(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: s
     return outcome
 
 
+def _count(form: Form, limits: list[ratelimit.Limit], now: float) -> int:
+    """Count the post against the limits; return the seconds to wait, or 0 to go on."""
+    hits = ratelimit.hit(limits, now=now)
+    if hits.counts.get(limits[-1].key) == 1:
+        # The form's first post of a new minute: time to sweep away counters of past windows.
+        transaction.on_commit(enqueue_sweep)
+    return hits.wait
+
+
 def _limits(form: Form, sender: Sender) -> list[ratelimit.Limit]:
+    """Return the per-address limit, then the limit of the whole form."""
     return [
         ratelimit.Limit(f"ip:{form.pk}:{ratelimit.ip_key(sender.ip)}", form.ip_limit_per_hour, 3600),
         ratelimit.Limit(f"form:{form.pk}", form.form_limit_per_minute, 60),
@@ -182,15 +192,19 @@ def _classify(form: Form, raw: dict[str, Any], sender: Sender, now: float, prepa
     else:
         prepared.dedupe_keys = _content_keys(form, prepared, sender, now)
         prepared.wording_id = _wording_hint(raw)
-        if spam:
-            pass
-        elif token_text:
-            spam = SpamReason.BAD_TOKEN
-        elif sender.channel not in TOKENLESS_CHANNELS:
-            spam = SpamReason.NO_TOKEN
-        elif sender.origin and not sender.same_origin and not is_allowed_origin(sender.origin, form.allowed_origins):
-            spam = SpamReason.ORIGIN
+        spam = spam or _tokenless_reason(form, sender, bool(token_text))
     prepared.spam = spam
+
+
+def _tokenless_reason(form: Form, sender: Sender, had_token: bool) -> str:
+    """Return why a post without a good token is held, or '' for a plain HTML form from an allowed website."""
+    if had_token:
+        return SpamReason.BAD_TOKEN
+    if sender.channel not in TOKENLESS_CHANNELS:
+        return SpamReason.NO_TOKEN
+    if sender.origin and not sender.same_origin and not is_allowed_origin(sender.origin, form.allowed_origins):
+        return SpamReason.ORIGIN
+    return ""
 
 
 def _content_keys(form: Form, prepared: _Prepared, sender: Sender, now: float) -> list[str]:
@@ -294,3 +308,9 @@ def enqueue_follow_up(submission_id: int) -> None:
     from leadflow.capture import tasks
 
     tasks.follow_up_submission.enqueue(submission_id=submission_id)
+
+
+def enqueue_sweep() -> None:
+    from leadflow.capture import tasks
+
+    tasks.sweep_rate_counters.enqueue()

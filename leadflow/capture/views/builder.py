@@ -128,6 +128,6 @@ def form_share(request: HttpRequest, pk: int) -> HttpResponse:
         "html_snippet": html_snippet(request, form),
         "form_json_url": request.build_absolute_uri(reverse("capture:form_json", args=[form.slug])),
         "submit_url": request.build_absolute_uri(reverse("capture:submit_json", args=[form.slug])),
-        "example_fields": [spec for spec in definition.specs_of(form.fields)][:4],
+        "example_fields": definition.specs_of(form.fields)[:4],
     }
     return render(request, "capture/share.html", context)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leadflow.accounts.models import User
@@ -100,6 +101,32 @@ def _finish(job: ImportJob, status: str, error: str = "") -> None:
     job.save(update_fields=["status", "error", "finished_at", "updated_at", "progress", "notes"])
 
 
+@contextmanager
+def _bounded_file_map() -> Iterator[None]:
+    """Read the SQLite file through SQLite's bounded page cache, not a memory map, while importing.
+
+    An import touches index pages all over a growing database; mapped, they count towards
+    the importer's resident memory and grow with the file. The cache has a fixed size.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA mmap_size")
+        row = cursor.fetchone()
+        if row is not None:
+            cursor.execute("PRAGMA mmap_size = 0")
+    if row is None:  # an in-memory database has no file to map
+        yield
+        return
+    previous = row[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA mmap_size = {int(previous)}")
+
+
 def _run(job: ImportJob, on_progress: Callable[[ImportJob], None]) -> None:
     table = open_table(source_for(job.file))
     try:
@@ -107,9 +134,10 @@ def _run(job: ImportJob, on_progress: Callable[[ImportJob], None]) -> None:
             raise ReadError("The file's columns are not the ones it had when it was uploaded.")
         mapping = Mapping.from_json(job.mapping)
         run = _Run(job, RowMapper(mapping, table.headers), RunMemory.of(job))
-        for records in _batches(_skip(table.rows, job.records_done), BATCH_ROWS):
-            run.batch(records, table.progress())
-            on_progress(job)
+        with _bounded_file_map():
+            for records in _batches(_skip(table.rows, job.records_done), BATCH_ROWS):
+                run.batch(records, table.progress())
+                on_progress(job)
         if fallback_count():
             job.notes = [*job.notes, f"{fallback_count():,} bytes were not UTF-8 and were read as Windows-1252."]
     finally:
@@ -303,6 +331,8 @@ def is_stalled(job: ImportJob) -> bool:
 
 def resume_import(*, job: ImportJob, actor) -> ImportJob:
     """Queue a stalled or failed job again; it continues after the last batch it committed."""
+    if job.undo_status:
+        raise LeadError("not_resumable", "This import was undone; map its file again to run it anew.")
     if not (is_stalled(job) or job.status == JobStatus.FAILED):
         raise LeadError("not_resumable", "Only a failed import, or one without progress for 5 minutes, can be resumed.")
     with transaction.atomic():

@@ -26,7 +26,7 @@ def resolve_company(*, email: str, company_name: str) -> Company | None:
 
 
 def _company_for_domain(domain: str, company_name: str) -> Company:
-    company = Company.objects.filter(domain=domain).first()
+    company = next(iter(Company.objects.filter(domain=domain)[:1]), None)
     if company is not None:
         if not company.name and company_name:
             Company.objects.filter(pk=company.pk).update(name=company_name)

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.leads import timeline
-from leadflow.leads.errors import LeadError
+from leadflow.leads.errors import FieldErrors, LeadError
+from leadflow.leads.fields import clean_text
 from leadflow.leads.models import (
     ErasedIdentity,
     EventKind,
@@ -128,6 +129,10 @@ def erase_lead(*, lead: Lead, actor, reason: str = "") -> Lead:
     does not silently bring the person back. Leads merged into this one are the
     same person and are erased with it.
     """
+    try:
+        reason = clean_text(reason, limit=200)
+    except ValueError as error:
+        raise FieldErrors({"reason": str(error)}) from error
     with transaction.atomic():
         current = Lead.objects.select_for_update().get(pk=lead.pk)
         if current.status == LeadStatus.ERASED:
@@ -139,7 +144,7 @@ def erase_lead(*, lead: Lead, actor, reason: str = "") -> Lead:
         merges = LeadMerge.objects.filter(Q(winner_id__in=ids) | Q(loser_id__in=ids))
         merges.update(winner_before={}, winner_after={}, loser_before={})
         _forget_on_other_timelines(ids)
-        timeline.record(current, EventKind.ERASED, actor=actor, data={"reason": reason[:200]})
+        timeline.record(current, EventKind.ERASED, actor=actor, data={"reason": reason})
     return current
 
 

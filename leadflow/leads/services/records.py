@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.leads import timeline
@@ -91,19 +92,30 @@ def _record_once(cleaned: dict, actor, actor_type, channel: str, owner) -> Recor
 
 
 def find_match(*, email: str, phone: str) -> Lead | None:
-    """Return the live lead this email (or, lacking a match, phone) belongs to, locked."""
-    locked = Lead.objects.select_for_update().filter(status=LeadStatus.ACTIVE)
-    if email:
-        lead = locked.filter(email_key=email_key(email)).first()
-        if lead is not None:
-            return lead
+    """Return the live lead this email (or, lacking a match, phone) belongs to, locked.
+
+    One narrow query finds the candidates; only a match is loaded whole, so creating
+    a new person (the common case) costs a single index look-up.
+    """
+    key = email_key(email)
+    conditions = Q(email_key=key) if key else Q()
     if phone:
-        same_phone = locked.filter(phone=phone).order_by("id")
-        if email:
-            # Same phone with a different email is a possible duplicate, not the same person.
-            same_phone = same_phone.filter(email_key__isnull=True)
-        return same_phone.first()
-    return None
+        conditions |= Q(phone=phone)
+    if not conditions:
+        return None
+    candidates = list(
+        Lead.objects.filter(conditions, status=LeadStatus.ACTIVE).values_list("pk", "email_key", "phone")[:20]
+    )
+    chosen = next((pk for pk, other_key, _ in candidates if key and other_key == key), None)
+    if chosen is None and phone:
+        # Same phone with a different email is a possible duplicate, not the same person.
+        same_phone = sorted(
+            pk for pk, other_key, other_phone in candidates if other_phone == phone and not (key and other_key)
+        )
+        chosen = same_phone[0] if same_phone else None
+    if chosen is None:
+        return None
+    return Lead.objects.select_for_update().get(pk=chosen)
 
 
 def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
@@ -118,7 +130,7 @@ def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
         stage=stage,
         stage_entered_at={stage: now.isoformat()},
         owner=owner,
-        team=getattr(owner, "team", None) or getattr(actor, "team", None),
+        team_id=getattr(owner, "team_id", None) or getattr(actor, "team_id", None),
         created_at=now,
         updated_at=now,
         last_activity_at=now,
@@ -329,7 +341,10 @@ def change_stage(*, lead: Lead, stage: str, actor, reason: str = "") -> Lead:
     """Move the lead to `stage`, keeping when it entered each stage, on the timeline."""
     if stage not in Stage.values:
         raise FieldErrors({"stage": f"must be one of {', '.join(Stage.values)}."})
-    reason = clean_text(reason, limit=500)
+    try:
+        reason = clean_text(reason, limit=500)
+    except ValueError as error:
+        raise FieldErrors({"reason": str(error)}) from error
     with transaction.atomic():
         current = Lead.objects.select_for_update().get(pk=lead.pk)
         if current.stage == stage:

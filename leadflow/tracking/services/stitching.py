@@ -38,7 +38,7 @@ def schedule_sessions(visitor_id: int, due: datetime) -> None:
     tasks.record_visitor_sessions.using(run_after=due).enqueue(visitor_id=visitor_id)
 
 
-def identify_visitor(*, visitor_id: str, lead, via: str) -> int:
+def identify_visitor(*, visitor_id: str, lead: Lead, via: str) -> int:
     """Join the anonymous visitor's earlier and later visits to `lead`; return how many visits joined.
 
     `via` names what identified them ("form", "email_click"). A visitor already
