@@ -7,6 +7,7 @@ from types import ModuleType
 from bench.scenarios import (
     api_create,
     collector,
+    dedupe_check,
     form_submit,
     generate,
     import_1m,
@@ -17,5 +18,15 @@ from bench.scenarios import (
 
 SCENARIOS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (generate, list_page, lead_page, api_create, collector, form_submit, import_xeducation, import_1m)
+    for module in (
+        generate,
+        list_page,
+        lead_page,
+        dedupe_check,
+        api_create,
+        collector,
+        form_submit,
+        import_xeducation,
+        import_1m,
+    )
 }

@@ -50,7 +50,7 @@ def run(ctx) -> Result:
         "generated_now": generated,
         "total_s": total,
         "phases_s": {key: float(meta.get(f"{key}_s", 0)) for key in ("schema", "load", "indexes", "analyze")},
-        "rows_per_s": round(rows / float(meta.get("load_s") or 1)),
+        "rows_per_s": round(rows / load_s) if (load_s := float(meta.get("load_s") or 0)) else None,
         "size_mb": _size_mb(ctx),
         "counts": _counts(),
         "lead_page_lead": {"id": meta.get("lead_page_lead_id"), "events": meta.get("lead_page_events")},

@@ -295,7 +295,15 @@ def map_google(data: dict[str, Any], *, field_map: dict[str, str], campaign_name
     _put(row, "custom.gclid", data.get("gcl_id"))
     meta = {
         key: data[key]
-        for key in ("api_version", "form_id", "campaign_id", "adgroup_id", "creative_id", "asset_group_id")
+        for key in (
+            "api_version",
+            "form_id",
+            "campaign_id",
+            "adgroup_id",
+            "creative_id",
+            "asset_group_id",
+            "lead_submit_time",
+        )
         if isinstance(data.get(key), str | int) and not isinstance(data.get(key), bool)
     }
     return Mapped(row=_finish(row), external_id=_external_id(lead_id), is_test=data.get("is_test") is True, meta=meta)

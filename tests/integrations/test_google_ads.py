@@ -93,6 +93,7 @@ def test_all_standard_and_extra_columns_land_in_lead_and_custom_fields(google_so
         "gclid": GOOGLE_SAMPLE["gcl_id"],
     }
     assert "custom.city" in only_delivery().fields
+    assert only_delivery().meta["lead_submit_time"] == "2026-09-26T12:30:00Z"
 
 
 def test_field_map_sends_a_column_where_the_marketer_wants(google_source):

@@ -38,9 +38,9 @@ def test_any_bytes_give_a_batch_or_a_batch_error(body):
 @given(json_values)
 def test_any_json_gives_a_batch_or_a_batch_error(value):
     try:
-        parse_batch(json.dumps(value).encode())
-    except BatchError:
-        pass
+        assert isinstance(parse_batch(json.dumps(value).encode()), Batch)
+    except BatchError as error:
+        assert error.code
 
 
 @given(st.lists(events, min_size=1, max_size=3), st.text(max_size=30))
