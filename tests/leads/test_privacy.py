@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.utils import timezone
 
 from leadflow.leads import services
 from leadflow.leads.errors import LeadError
@@ -135,3 +136,17 @@ def test_merge_record_survives_erasure_for_counting(fox, admin):
     services.merge_leads(winner=fox, loser=other, actor=admin)
     services.erase_lead(lead=Lead.objects.get(pk=fox.pk), actor=admin)
     assert LeadMerge.objects.filter(winner=fox, loser=other).count() == 1
+
+
+def test_erasing_a_lead_removes_its_website_visits(admin):
+    from leadflow.tracking.models import PageView, Site, Visitor
+
+    lead = make_lead(email="visited@x.example")
+    site = Site.objects.create(name="Shop", origins="https://shop.example")
+    visitor = Visitor.objects.create(key="v-erase-1", lead=lead)
+    PageView.objects.create(
+        site=site, visitor=visitor, session_key="s1", url="https://shop.example/pricing", occurred_at=timezone.now()
+    )
+    services.erase_lead(lead=lead, actor=admin)
+    assert PageView.objects.filter(visitor__key="v-erase-1").exists() is False
+    assert Visitor.objects.filter(key="v-erase-1").exists() is False

@@ -23,6 +23,7 @@ from leadflow.leads.models import (
     TimelineEvent,
 )
 from leadflow.leads.normalise import email_key
+from leadflow.tracking.services import stitching as tracking
 
 EXPORT_FIELDS = (
     "id",
@@ -144,6 +145,7 @@ def erase_lead(*, lead: Lead, actor, reason: str = "") -> Lead:
         merges = LeadMerge.objects.filter(Q(winner_id__in=ids) | Q(loser_id__in=ids))
         merges.update(winner_before={}, winner_after={}, loser_before={})
         _forget_on_other_timelines(ids)
+        tracking.erase_visits(lead_ids=ids)
         timeline.record(current, EventKind.ERASED, actor=actor, data={"reason": reason})
     return current
 
