@@ -2,8 +2,9 @@
 -- Arguments (after --): path, token (or "-" for none), offset (keeps numbers apart between runs).
 local threads = {}
 local counter = 0
-local non2xx = 0
-local first_status = ""
+-- Globals, not locals: done() reads them from each thread with thread:get().
+non2xx = 0
+first_status = ""
 local path, token, offset = "/api/v1/leads", "-", 0
 
 local firsts = {"James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "Priya", "Rahul",

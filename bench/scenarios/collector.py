@@ -30,7 +30,9 @@ PACED_CONNECTIONS = 32
 
 # wrk script: every request is one batch from one of VISITORS browsers, shaped like the snippet's beacons.
 LUA = r"""
-local threads, counter, non2xx, first_status = {}, 0, 0, ""
+local threads, counter = {}, 0
+-- Globals, not locals: done() reads them from each thread with thread:get().
+non2xx, first_status = 0, ""
 local requests = {}
 local pages = {{"/", "Shop"}, {"/pricing", "Pricing · Shop"}, {"/features", "Features · Shop"},
                {"/blog/lead-scoring", "Lead scoring, explained · Shop blog"}, {"/demo", "Book a demo · Shop"},

@@ -187,9 +187,14 @@ def test_marketing_builds_a_form_and_gets_its_code(page, live_server, sign_in, m
     expect(page.get_by_role("heading", name="No forms yet")).to_be_visible()
     screenshot("empty-list")
     page.get_by_role("link", name="Build your first form").click()
+    page.wait_for_url("**/forms/new/")
+    page.wait_for_load_state("load")
     page.get_by_label("Name", exact=True).fill("Webinar sign-up")
+    rows = page.locator(".field-row")
+    before = rows.count()
     page.get_by_role("button", name="+ Add a field").click()
-    row = page.locator(".field-row").last
+    expect(rows).to_have_count(before + 1)
+    row = rows.last
     row.get_by_label("Label").fill("Job role")
     row.get_by_label("Custom field name").fill("job_role")
     row.get_by_label("Type").select_option("select")

@@ -173,17 +173,6 @@ def test_visits_seen_before_a_form_show_on_the_lead_page(page, live_server, host
     assert services.identify_visitor(visitor_id=visitor_id, lead=lead, via="form") == 3
     sign_in(alice)
     page.goto(f"{live_server.url}{lead.get_absolute_url()}")
-    # The lead page loads the section with one line; added here as that line would add it.
-    page.evaluate(
-        """url => {
-            const section = document.createElement('section');
-            section.setAttribute('hx-get', url);
-            section.setAttribute('hx-trigger', 'load');
-            (document.querySelector('.lead-main') || document.querySelector('main')).prepend(section);
-            htmx.process(section);
-        }""",
-        f"/leads/{lead.pk}/visits/",
-    )
     visits = page.locator("#visits")
     expect(visits).to_contain_text("Website visits")
     expect(visits).to_contain_text("3 page views")

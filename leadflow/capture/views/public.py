@@ -28,7 +28,7 @@ MAX_BODY = 64 * 1024
 # Hidden source fields, the token, honeypot, consent, channel and a few a browser may add.
 EXTRA_FIELDS = 24
 VISITOR_COOKIE = "lf_vid"
-EMBED_SOURCE = Path(__file__).resolve().parent.parent / "static" / "capture" / "embed.js"
+STATIC = Path(__file__).resolve().parent.parent / "static" / "capture"
 CONFIG_MARK = "/*CONFIG*/"
 JSON_TYPES = ("application/json", "text/plain")
 
@@ -216,15 +216,16 @@ def embed_js(request: HttpRequest, slug: str) -> HttpResponse:
     page = origin_of(request.headers.get("Referer", ""))
     config = public_config(request, form)
     config["allowed"] = not page or page in form.allowed_origins or page == origin_of(request.build_absolute_uri("/"))
-    source = _embed_source().replace(CONFIG_MARK, json.dumps(config).replace("</", "<\\/"))
+    config["css"] = _static_text("form.css")
+    source = _static_text("embed.js").replace(CONFIG_MARK, json.dumps(config).replace("</", "<\\/"))
     response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
     response["X-Content-Type-Options"] = "nosniff"
     return _no_store(response)
 
 
-@lru_cache(maxsize=1)
-def _embed_source() -> str:
-    return EMBED_SOURCE.read_text()
+@lru_cache(maxsize=4)
+def _static_text(name: str) -> str:
+    return (STATIC / name).read_text()
 
 
 def _cors(request: HttpRequest, response: HttpResponse, form: Form | None) -> HttpResponse:

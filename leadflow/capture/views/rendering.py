@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 
 from leadflow.capture import definition, tokens
@@ -79,6 +80,7 @@ def html_snippet(request: HttpRequest, form: Form) -> str:
         "action": request.build_absolute_uri(reverse("capture:hosted", args=[form.slug])),
         "hidden_names": [*definition.SOURCE_FIELDS, definition.PAGE, definition.VISITOR],
         "wording_id": form.consent_wording_id if form.consent_text else None,
+        "css_url": request.build_absolute_uri(static("capture/form.css")),
     }
     html = render_to_string("capture/snippet_html.html", context)
     return "\n".join(line for line in html.splitlines() if line.strip()) + "\n"

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from leadflow.capture.services import review as capture
 from leadflow.leads import timeline
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.fields import clean_text
@@ -146,6 +147,7 @@ def erase_lead(*, lead: Lead, actor, reason: str = "") -> Lead:
         merges.update(winner_before={}, winner_after={}, loser_before={})
         _forget_on_other_timelines(ids)
         tracking.erase_visits(lead_ids=ids)
+        capture.forget_lead_submissions(lead_ids=ids)
         timeline.record(current, EventKind.ERASED, actor=actor, data={"reason": reason})
     return current
 

@@ -1,35 +1,11 @@
 /* Leadflow embedded form: drawn into the host page where its <script> tag sits, in the page's own
-   fonts and colours, posted to the form's JSON endpoint, thanked in place. The server puts the
-   form's settings where the CONFIG mark is. */
+   fonts and colours (form.css), posted to the form's JSON endpoint, thanked in place. The server puts
+   the form's settings and form.css where the CONFIG mark is. */
 (function (config) {
   "use strict";
   var script = document.currentScript;
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
   var STYLE_ID = "leadflow-embed-style";
-  // Every rule sits inside :where(), so any rule of the host page wins over these defaults.
-  var CSS = [
-    ":where(.lf-embed){font:inherit;color:inherit;max-width:36em;margin:1em 0}",
-    ":where(.lf-embed form){display:flex;flex-direction:column;gap:1em;margin:0}",
-    ":where(.lf-embed .lf-title){font-size:1.3em;margin:0 0 .4em}",
-    ":where(.lf-embed .lf-intro){margin:0 0 1em;opacity:.85;white-space:pre-line}",
-    ":where(.lf-embed .lf-field){display:flex;flex-direction:column;gap:.3em}",
-    ":where(.lf-embed .lf-field>label){font-weight:600}",
-    ":where(.lf-embed .lf-optional){font-weight:400;opacity:.7;font-size:.9em}",
-    ":where(.lf-embed input:not([type=checkbox]),.lf-embed select,.lf-embed textarea){font:inherit;color:inherit;",
-    "background:transparent;border:1px solid rgba(127,127,127,.55);border-radius:.4em;padding:.55em .7em;width:100%;box-sizing:border-box}",
-    ":where(.lf-embed select option){color:#111;background:#fff}",
-    ":where(.lf-embed .lf-check){display:flex;align-items:flex-start;gap:.55em;font-weight:400;cursor:pointer}",
-    ":where(.lf-embed .lf-check input){margin:.25em 0 0;flex:none}",
-    ":where(.lf-embed [aria-invalid=true]){border-color:#c0352b}",
-    ":where(.lf-embed .lf-error){color:#c0352b;margin:0;font-size:.9em}",
-    ":where(.lf-embed .lf-status){margin:0}",
-    ":where(.lf-embed button){font:inherit;font-weight:600;color:inherit;background:transparent;border:2px solid currentColor;",
-    "border-radius:.4em;padding:.55em 1.4em;cursor:pointer;align-self:flex-start}",
-    ":where(.lf-embed button:disabled){opacity:.6;cursor:progress}",
-    ":where(.lf-embed .lf-hp){position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}",
-    ":where(.lf-embed .lf-done){padding:1em 1.2em;border:1px solid rgba(127,127,127,.45);border-radius:.5em;white-space:pre-line}",
-    ":where(.lf-embed .lf-done:focus){outline:none}"
-  ].join("");
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -44,7 +20,8 @@
   function addStyle() {
     if (document.getElementById(STYLE_ID)) return;
     var style = el("style", { id: STYLE_ID });
-    style.textContent = CSS;
+    // The rules of form.css, put in by the server: first in <head>, so the page's own rules come later and win.
+    style.textContent = config.css;
     var head = document.head || document.documentElement;
     head.insertBefore(style, head.firstChild);
   }
@@ -210,6 +187,11 @@
     }
     var form = build(root, prefix);
     form.addEventListener("submit", function (event) { event.preventDefault(); send(root, form); });
+    form.addEventListener("input", function (event) {
+      var wrap = event.target.closest("[data-name]");
+      if (wrap && wrap.querySelector('[aria-invalid="true"]')) showError(form, wrap.dataset.name, "");
+      if (!form.querySelector('[aria-invalid="true"]')) form.querySelector(".lf-status").textContent = "";
+    });
   }
 
   start();
