@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 
 FIRST_NAMES = (
     "James Mary John Patricia Robert Jennifer Michael Linda David Elizabeth William Barbara "
@@ -80,7 +81,7 @@ def company_domain(name: str) -> str:
 
 
 def email_for(rng: random.Random, first: str, last: str, domain: str, n: int) -> str:
-    local = f"{first}.{last}".lower().replace("'", "")
+    local = unicodedata.normalize("NFKD", f"{first}.{last}".lower().replace("ø", "o").replace("'", ""))
     local = "".join(ch for ch in local if ch.isascii() and (ch.isalnum() or ch == "."))
     return f"{local}{n}@{domain}"
 
