@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections import Counter
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from bench.database import bench_dir, log
 from bench.report import Result, Target, summary
 from bench.scenarios.api_create import Server, request
+from bench.wrk import REPORT_LUA, run_wrk
 
 NAME = "collector"
 DESCRIPTION = "page-view batches to /t/collect under wrk against `leadflow run` (granian): >= 3,000 views/s"
@@ -29,7 +29,8 @@ PREPARED = 4_000
 PACED_CONNECTIONS = 32
 
 # wrk script: every request is one batch from one of VISITORS browsers, shaped like the snippet's beacons.
-LUA = r"""
+LUA = (
+    r"""
 local threads, counter = {}, 0
 -- Globals, not locals: done() reads them from each thread with thread:get().
 non2xx, first_status = 0, ""
@@ -73,28 +74,9 @@ function request()
   return requests[(counter % PREPARED) + 1]
 end
 
-function response(status, headers, body)
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-    if first_status == "" then first_status = status .. " " .. string.sub(body or "", 1, 300) end
-  end
-end
-
-function done(summary, latency, requests)
-  local bad, sample = 0, ""
-  for _, thread in ipairs(threads) do
-    bad = bad + (thread:get("non2xx") or 0)
-    if sample == "" then sample = thread:get("first_status") or "" end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"non2xx":%d,"socket_errors":%d,'
-      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d},"first_non2xx":"%s"}\n',
-    summary.requests, summary.duration, bad, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    (string.gsub(string.gsub(string.gsub(sample, "%c", " "), "\\", "\\\\"), '"', '\\"'))))
-end
 """.replace("PREPARED", str(PREPARED)).replace("VISITORS", str(VISITORS))
+    + REPORT_LUA
+)
 
 
 def prepare(db) -> str:
@@ -121,22 +103,11 @@ def wrk(base: str, site: str, batch: int, offset: int, duration: int, args) -> d
         "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s", "--timeout", "10s",
         "-s", str(script), f"{base}{PATH}", "--", site, str(batch), str(offset), ORIGIN,
     ]  # fmt: skip
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    raw = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON ")).removeprefix("WRKJSON "))
-    seconds = raw["duration_us"] / 1e6
-    ok = raw["requests"] - raw["non2xx"]
-    return {
-        "batch": batch,
-        "requests": raw["requests"],
-        "ok_2xx": ok,
-        "non_2xx": raw["non2xx"],
-        "socket_errors": raw["socket_errors"],
-        "seconds": round(seconds, 2),
-        "requests_per_s": round(ok / seconds, 1) if seconds else 0.0,
-        "views_per_s": round(ok * batch / seconds, 1) if seconds else 0.0,
-        "latency_ms": {name: round(value / 1000, 2) for name, value in raw["latency_us"].items()},
-        "first_non_2xx": raw["first_non2xx"],
-    }
+    figures = run_wrk(command)
+    per_s = figures.pop("per_s")
+    seconds, ok = figures["seconds"], figures["ok_2xx"]
+    views_per_s = round(ok * batch / seconds, 1) if seconds else 0.0
+    return {"batch": batch, **figures, "requests_per_s": per_s, "views_per_s": views_per_s}
 
 
 def beacon(site: str, n: int, batch: int) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 from bench.database import bench_dir, log
 from bench.report import Result, Target, summary
 from bench.scenarios.api_create import Server, request
+from bench.wrk import REPORT_LUA, run_wrk
 
 NAME = "form-submit"
 DESCRIPTION = "form posts to the JSON endpoint against `leadflow run` (granian): >= 1,000/s, p99 <= 100 ms at 300/s"
@@ -35,7 +35,8 @@ AREAS = [201, 212, 305, 312, 415, 503, 617, 646, 702, 718]
 SOURCES = [("google", "cpc", "spring-launch"), ("linkedin", "paid_social", "brand"), ("newsletter", "email", "nov")]
 
 # wrk script: every request is a new person posting the embedded form with a token no other request uses.
-LUA = r"""
+LUA = (
+    r"""
 -- non2xx and first_status are globals: done() reads them through thread:get, which sees no locals.
 non2xx, first_status = 0, ""
 local threads, counter, tokens = {}, 0, {}
@@ -79,28 +80,9 @@ function request()
   return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Origin"] = origin}, body)
 end
 
-function response(status, headers, body)
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-    if first_status == "" then first_status = status .. " " .. string.sub(body or "", 1, 300) end
-  end
-end
-
-function done(summary, latency, requests)
-  local bad, sample = 0, ""
-  for _, thread in ipairs(threads) do
-    bad = bad + (thread:get("non2xx") or 0)
-    if sample == "" then sample = thread:get("first_status") or "" end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"non2xx":%d,"socket_errors":%d,'
-      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d},"first_non2xx":"%s"}\n',
-    summary.requests, summary.duration, bad, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    (string.gsub(string.gsub(string.gsub(sample, "%c", " "), "\\", "\\\\"), '"', '\\"'))))
-end
 """
+    + REPORT_LUA
+)
 
 
 def _lua_list(items) -> str:
@@ -215,20 +197,7 @@ def wrk(base: str, path: str, tokens: Path, slot: int, duration: int, args) -> d
         "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s", "--timeout", "10s",
         "-s", str(lua_script()), f"{base}{path}", "--", path, str(tokens), str(start), ORIGIN, str(start),
     ]  # fmt: skip
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    raw = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON ")).removeprefix("WRKJSON "))
-    seconds = raw["duration_us"] / 1e6
-    ok = raw["requests"] - raw["non2xx"]
-    return {
-        "requests": raw["requests"],
-        "ok_2xx": ok,
-        "non_2xx": raw["non2xx"],
-        "socket_errors": raw["socket_errors"],
-        "seconds": round(seconds, 2),
-        "per_s": round(ok / seconds, 1) if seconds else 0.0,
-        "latency_ms": {name: round(value / 1000, 2) for name, value in raw["latency_us"].items()},
-        "first_non_2xx": raw["first_non2xx"],
-    }
+    return run_wrk(command)
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:

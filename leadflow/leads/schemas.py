@@ -32,7 +32,9 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LeadCreate(Input):
+class LeadFields(Input):
+    """The lead fields a client may set, on create and on update."""
+
     first_name: Text = None
     last_name: Text = None
     email: Text = Field(None, description="Normalised: trimmed, domain lowercased and IDNA-encoded.")
@@ -45,24 +47,15 @@ class LeadCreate(Input):
     referrer: Text = None
     landing_page: Text = None
     consent_status: ConsentStatus | None = None
+
+
+class LeadCreate(LeadFields):
     consent_source: Text = None
     custom: dict[str, Any] | None = Field(None, description="Up to 50 fields of text, numbers, true/false or null.")
     stage: Stage | None = None
 
 
-class LeadUpdate(Input):
-    first_name: Text = None
-    last_name: Text = None
-    email: Text = None
-    phone: Text = None
-    title: Text = None
-    company_name: Text = None
-    source: Text = None
-    medium: Text = None
-    campaign: Text = None
-    referrer: Text = None
-    landing_page: Text = None
-    consent_status: ConsentStatus | None = None
+class LeadUpdate(LeadFields):
     custom: dict[str, Any] | None = Field(None, description="Replaces the lead's custom fields as a whole.")
 
 
