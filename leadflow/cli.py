@@ -105,13 +105,31 @@ def _supervise(children: list[subprocess.Popen]) -> int:
     return exit_code
 
 
-def worker(interval: float) -> int:
+def tasks_worker(interval: float) -> int:
     """Run tasks from the database queue until stopped."""
     _setup_django()
     from django.core.management import call_command
 
     call_command("db_worker", queue_name="*", interval=interval, startup_delay=False)
     return 0
+
+
+def scheduler() -> int:
+    """Run the periodic jobs (deadlines, due sequence steps, the outbox) until stopped."""
+    _setup_django()
+    from leadflow.lib.scheduler import loop
+
+    loop()
+    return 0
+
+
+def worker(interval: float) -> int:
+    """Run the task queue and the periodic jobs side by side until stopped."""
+    children = [
+        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "tasks", "--interval", str(interval)]),
+        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "scheduler"]),
+    ]
+    return _supervise(children)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls when idle")
         args = parser.parse_args(argv[1:])
         return worker(args.interval)
+    if argv[:1] == ["tasks"]:
+        parser = argparse.ArgumentParser(prog="leadflow tasks", description=tasks_worker.__doc__)
+        parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls when idle")
+        args = parser.parse_args(argv[1:])
+        return tasks_worker(args.interval)
+    if argv[:1] == ["scheduler"]:
+        return scheduler()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.settings")
     from django.core.management import execute_from_command_line
 

@@ -48,6 +48,11 @@ INSTALLED_APPS = [
     "leadflow.tracking",
     "leadflow.imports",
     "leadflow.integrations",
+    "leadflow.scoring",
+    "leadflow.predictive",
+    "leadflow.routing",
+    "leadflow.mail",
+    "leadflow.nurture",
 ]
 
 MIDDLEWARE = [

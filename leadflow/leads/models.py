@@ -40,6 +40,35 @@ class Stage(models.TextChoices):
     RECYCLED = "recycled", "Recycled"
 
 
+class Budget(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    NONE = "none", "No budget"
+    PLANNED = "planned", "Being planned"
+    APPROVED = "approved", "Approved"
+
+
+class Authority(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    NONE = "none", "No say in the decision"
+    INFLUENCER = "influencer", "Influences the decision"
+    DECISION_MAKER = "decision_maker", "Makes the decision"
+
+
+class Need(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    NONE = "none", "No need"
+    LOW = "low", "Nice to have"
+    HIGH = "high", "Clear need"
+
+
+class PurchaseTimeline(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    MONTH = "month", "Within a month"
+    QUARTER = "quarter", "Within three months"
+    YEAR = "year", "Within a year"
+    LATER = "later", "Later, or no plan"
+
+
 class ConsentStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
     GRANTED = "granted", "Granted"
@@ -123,8 +152,31 @@ class Lead(models.Model):
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_source = models.CharField(max_length=200, blank=True)
 
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
+    industry = models.CharField(max_length=100, blank=True)
+    company_size = models.PositiveIntegerField(null=True, blank=True, help_text="Number of employees.")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name, for example Europe/Berlin.")
+
+    budget = models.CharField(max_length=16, choices=Budget.choices, default=Budget.UNKNOWN)
+    budget_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    authority = models.CharField(max_length=16, choices=Authority.choices, default=Authority.UNKNOWN)
+    need = models.CharField(max_length=16, choices=Need.choices, default=Need.UNKNOWN)
+    need_notes = models.TextField(blank=True)
+    purchase_timeline = models.CharField(
+        max_length=16, choices=PurchaseTimeline.choices, default=PurchaseTimeline.UNKNOWN
+    )
+    stage_reason = models.CharField(max_length=200, blank=True, help_text="Why the lead was disqualified or recycled.")
+
     custom = models.JSONField(default=dict, blank=True)
+    # score = fit_score + engagement_score, kept as one column so lists sort and filter on it.
     score = models.IntegerField(default=0)
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    score_updated_at = models.DateTimeField(null=True, blank=True)
+
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_touched_at = models.DateTimeField(null=True, blank=True)
+    touch_due_at = models.DateTimeField(null=True, blank=True, help_text="When the first touch is due (SLA).")
 
     status = models.CharField(max_length=8, choices=LeadStatus.choices, default=LeadStatus.ACTIVE)
     merged_into = models.ForeignKey(
@@ -149,6 +201,7 @@ class Lead(models.Model):
             models.Index(fields=["owner", "created_at"], name="lead_owner_created"),
             models.Index(fields=["team", "owner"], name="lead_team_owner"),
             models.Index(fields=["source", "created_at"], name="lead_source_created"),
+            models.Index(fields=["owner", "touch_due_at"], name="lead_owner_touch_due"),
             models.Index(Lower("first_name"), name="lead_first_name_lower"),
             models.Index(Lower("last_name"), name="lead_last_name_lower"),
             models.Index(Lower("company_name"), name="lead_company_name_lower"),
@@ -200,6 +253,17 @@ class EventKind(models.TextChoices):
     MERGE_UNDONE = "merge_undone", "Merge undone"
     EXPORTED = "exported", "Data exported"
     ERASED = "erased", "Erased"
+    QUALIFICATION_CHANGED = "qualification", "Qualification changed"
+    ROUTED = "routed", "Routed"
+    HANDOVER_ACCEPTED = "handover_accepted", "Handover accepted"
+    HANDOVER_REJECTED = "handover_rejected", "Handover sent back"
+    SLA_BREACHED = "sla_breached", "First-touch deadline missed"
+    TASK_CREATED = "task_created", "Task created"
+    TASK_COMPLETED = "task_completed", "Task completed"
+    EMAIL_BOUNCED = "email_bounced", "Email bounced"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    SEQUENCE_ENROLLED = "sequence_enrolled", "Enrolled in a sequence"
+    SEQUENCE_EXITED = "sequence_exited", "Left a sequence"
 
 
 class ActorType(models.TextChoices):

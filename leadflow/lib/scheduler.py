@@ -1,0 +1,93 @@
+"""Periodic work run by `leadflow worker`: SLA sweeps, due sequence steps, the outbox, mailbox polls.
+
+Each app lists its periodic jobs in a `schedule.py` module with the `every` decorator:
+
+    from leadflow.lib.scheduler import every
+
+    @every(seconds=30)
+    def sweep_deadlines() -> int:
+        ...
+
+A job does a bounded amount of work and returns how many things it handled; when it
+handled any, it runs again at once instead of waiting its interval, so a backlog
+drains as fast as the worker can go. Any number of worker processes run the same
+jobs at the same time, so a job must claim the rows it works on (a conditional
+UPDATE, or `select_for_update(skip_locked=True)` on PostgreSQL) and never assume it
+runs alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections
+from django.utils.module_loading import autodiscover_modules
+
+logger = logging.getLogger("leadflow.scheduler")
+
+
+@dataclass
+class PeriodicJob:
+    name: str
+    seconds: float
+    function: Callable[[], int | None]
+    next_run: float = field(default=0.0)
+
+
+JOBS: dict[str, PeriodicJob] = {}
+
+
+def every(*, seconds: float) -> Callable[[Callable[[], int | None]], Callable[[], int | None]]:
+    """Register the decorated function to run every `seconds` in each worker."""
+
+    def register(function: Callable[[], int | None]) -> Callable[[], int | None]:
+        name = f"{function.__module__}.{function.__qualname__}"
+        JOBS[name] = PeriodicJob(name=name, seconds=seconds, function=function)
+        return function
+
+    return register
+
+
+def discover() -> dict[str, PeriodicJob]:
+    """Import every app's `schedule` module and return the registered jobs."""
+    autodiscover_modules("schedule")
+    return JOBS
+
+
+def run_due(now: float | None = None) -> int:
+    """Run each job whose time has come once; return how many things they handled in all."""
+    now = time.monotonic() if now is None else now
+    handled = 0
+    for job in list(JOBS.values()):
+        if job.next_run > now:
+            continue
+        close_old_connections()
+        try:
+            done = job.function() or 0
+        except Exception:
+            logger.exception("periodic job %s failed; it runs again in %ss", job.name, job.seconds)
+            done = 0
+        handled += done
+        job.next_run = now if done else now + job.seconds
+    return handled
+
+
+def loop(*, idle_sleep: float = 0.5) -> None:
+    """Run the periodic jobs until SIGTERM or SIGINT."""
+    discover()
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    logger.info("scheduler running %d periodic jobs", len(JOBS))
+    while not stopping:
+        if not run_due():
+            time.sleep(idle_sleep)

@@ -1,0 +1,1 @@
+"""Delivery: the outbox, sending, suppression, unsubscribe, opens, clicks and replies."""

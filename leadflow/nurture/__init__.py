@@ -1,0 +1,1 @@
+"""Email templates, snippets, sequences and enrollments."""

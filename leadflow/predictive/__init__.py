@@ -1,0 +1,1 @@
+"""The predictive score: a model trained on the site's own conversions."""

@@ -1,0 +1,1 @@
+"""Assignment rules, speed-to-lead deadlines, sales tasks, notifications and the rep's inbox."""

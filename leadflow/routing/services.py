@@ -1,0 +1,8 @@
+"""Routing: who gets a lead, by which rule, and by when they must first touch it."""
+
+from __future__ import annotations
+
+
+def route_lead(*, lead_id: int, trigger: str) -> None:
+    """Assign the lead by the first assignment rule that matches it."""
+    return None

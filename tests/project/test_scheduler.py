@@ -1,0 +1,54 @@
+"""The periodic-job loop that `leadflow worker` runs beside the task queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadflow.lib import scheduler
+
+
+@pytest.fixture
+def jobs(monkeypatch, db):
+    registry: dict = {}
+    monkeypatch.setattr(scheduler, "JOBS", registry)
+    return registry
+
+
+def test_a_job_with_a_backlog_runs_again_at_once_and_an_idle_one_waits(jobs):
+    backlog = [5, 5, 0]
+    calls = {"busy": 0, "idle": 0}
+
+    @scheduler.every(seconds=60)
+    def busy() -> int:
+        calls["busy"] += 1
+        return backlog.pop(0)
+
+    @scheduler.every(seconds=60)
+    def idle() -> int:
+        calls["idle"] += 1
+        return 0
+
+    assert scheduler.run_due(now=100.0) == 5
+    assert scheduler.run_due(now=100.5) == 5
+    assert scheduler.run_due(now=101.0) == 0
+    assert scheduler.run_due(now=102.0) == 0
+    assert calls == {"busy": 3, "idle": 1}
+    scheduler.run_due(now=161.5)
+    assert calls == {"busy": 4, "idle": 2}
+
+
+def test_a_failing_job_is_logged_and_does_not_stop_the_others(jobs, caplog):
+    ran = []
+
+    @scheduler.every(seconds=10)
+    def broken() -> int:
+        raise RuntimeError("mailbox unreachable")
+
+    @scheduler.every(seconds=10)
+    def healthy() -> int:
+        ran.append(True)
+        return 1
+
+    assert scheduler.run_due(now=1.0) == 1
+    assert ran == [True]
+    assert "mailbox unreachable" in caplog.text
