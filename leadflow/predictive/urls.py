@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from leadflow.predictive import views
 
 app_name = "predictive"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("leads/<int:pk>/panel/", views.lead_panel, name="lead_panel"),
+]
