@@ -6,3 +6,8 @@ from __future__ import annotations
 def route_lead(*, lead_id: int, trigger: str) -> None:
     """Assign the lead by the first assignment rule that matches it."""
     return None
+
+
+def notify(*, user, subject: str, body: str, lead=None, url: str = "") -> None:
+    """Tell `user` something in the app, by email and by the outgoing webhook where configured."""
+    return None
