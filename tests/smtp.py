@@ -32,7 +32,8 @@ class SinkHandler:
         with self.lock:
             if self.answers:
                 return self.answers.pop(0)
-            message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+            raw = envelope.original_content or envelope.content
+            message = email.message_from_bytes(raw, policy=email.policy.default)
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
 
