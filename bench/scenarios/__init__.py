@@ -1,32 +1,19 @@
-"""The scenarios, by name; each module has NAME, DESCRIPTION, DATABASE and run(ctx)."""
+"""The scenarios, by name: every module here with NAME, DESCRIPTION, DATABASE and run(ctx)."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from types import ModuleType
 
-from bench.scenarios import (
-    api_create,
-    collector,
-    dedupe_check,
-    form_submit,
-    generate,
-    import_1m,
-    import_xeducation,
-    lead_page,
-    list_page,
-)
 
-SCENARIOS: dict[str, ModuleType] = {
-    module.NAME: module
-    for module in (
-        generate,
-        list_page,
-        lead_page,
-        dedupe_check,
-        api_create,
-        collector,
-        form_submit,
-        import_xeducation,
-        import_1m,
-    )
-}
+def _discover() -> dict[str, ModuleType]:
+    found: dict[str, ModuleType] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            found[module.NAME] = module
+    return found
+
+
+SCENARIOS: dict[str, ModuleType] = _discover()
