@@ -12,7 +12,7 @@ from bench import rows
 from bench.database import Database, log
 from bench.load import loader_for
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 CHUNK_LEADS = 10_000
 COMPANY_CHUNK = 20_000
 TEAM_NAMES = ("East", "West", "North", "South", "Enterprise", "Mid-Market", "EMEA", "APAC")

@@ -68,6 +68,11 @@ REFERRERS = {
     "webinar": "https://events.example/webinars",
     "import": "",
 }
+COUNTRIES = (("US", "America/New_York"), ("US", "America/Los_Angeles"), ("GB", "Europe/London"),
+             ("DE", "Europe/Berlin"), ("FR", "Europe/Paris"), ("IN", "Asia/Kolkata"), ("AU", "Australia/Sydney"),
+             ("BR", "America/Sao_Paulo"), ("", ""))  # fmt: skip
+SIZES = (5, 20, 50, 200, 1000, 5000)
+QUALIFIED = {"sql", "opportunity", "customer"}
 INDUSTRIES = ("software", "retail", "health", "finance", "education", "manufacturing", "logistics", "media")
 
 # Timeline: the mix of kinds after the lead was created, and who does each.
@@ -316,8 +321,14 @@ class ChunkMaker:
         consent_roll = rng.random()
         consent = "granted" if consent_roll < 0.55 else ("withdrawn" if consent_roll < 0.6 else "unknown")
         custom = "{}"
-        if rng.random() < 0.3:
-            custom = _dumps({"industry": rng.choice(INDUSTRIES), "employees": rng.choice((5, 20, 50, 200, 1000))})
+        country, time_zone = rng.choice(COUNTRIES)
+        industry = rng.choice(INDUSTRIES) if rng.random() < 0.6 else ""
+        size = rng.choice(SIZES) if rng.random() < 0.5 else None
+        bant = ("unknown", "unknown", "unknown", "unknown")
+        if stage in QUALIFIED:
+            bant = (rng.choice(("planned", "approved")), rng.choice(("influencer", "decision_maker")), "high",
+                    rng.choice(("month", "quarter", "year")))  # fmt: skip
+        fit = min(score, int(score * rng.uniform(0.3, 0.7)))
         events = self._events(rng, lead_id, created, count, owner_id, path, stage_times)
         last_activity = max((row[2] for row in events), default=ts(created))
         status, merged_into, erased_at, email_key = "active", None, None, email.lower()
@@ -337,6 +348,8 @@ class ChunkMaker:
             stage, stage_entered, source, medium, campaign, REFERRERS[source], landing, *latest,
             consent, created_text if consent == "granted" else None, "web form" if consent == "granted" else "",
             custom, score, status, merged_into, erased_at, 1, created_text, last_activity, last_activity,
+            country, industry, size, time_zone, *bant, "", "", fit, score - fit,
+            created_text if owner_id else None, created_text if owner_id and stage != "lead" else None,
         )  # fmt: skip
         return row, events
 
@@ -385,6 +398,8 @@ LEAD_COLUMNS = (
     "latest_source", "latest_medium", "latest_campaign", "latest_referrer", "latest_landing_page",
     "consent_status", "consent_at", "consent_source", "custom", "score", "status", "merged_into_id", "erased_at",
     "version", "created_at", "updated_at", "last_activity_at",
+    "country", "industry", "company_size", "time_zone", "budget", "authority", "need", "purchase_timeline",
+    "need_notes", "stage_reason", "fit_score", "engagement_score", "assigned_at", "first_touched_at",
 )  # fmt: skip
 EVENT_COLUMNS = ("lead_id", "kind", "occurred_at", "actor_type", "actor_id", "data", "created_at")
 COMPANY_COLUMNS = ("id", "name", "domain", "created_at")
