@@ -35,8 +35,8 @@ is a 412 `edit_conflict` and nothing is saved.
 `invalid_idempotency_key`, `idempotency_key_reused`, `idempotency_key_in_use`,
 `duplicate_not_visible`, `duplicate_email`, `erased_person`, `forbidden_owner`,
 `inactive_owner`, `same_lead`, `not_active`, `already_undone`, `later_merge`,
-`cannot_undo`, `undo_conflict`, `already_erased`, `bad_request`,
-`internal_error`.
+`cannot_undo`, `undo_conflict`, `already_erased`, `transition_not_allowed`,
+`qualification_incomplete`, `bad_request`, `internal_error`.
 """
 
 

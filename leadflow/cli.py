@@ -114,12 +114,12 @@ def tasks_worker(interval: float) -> int:
     return 0
 
 
-def scheduler() -> int:
+def scheduler(lane: str | None) -> int:
     """Run the periodic jobs (deadlines, due sequence steps, the outbox) until stopped."""
     _setup_django()
     from leadflow.lib.scheduler import loop
 
-    loop()
+    loop(lane=lane)
     return 0
 
 
@@ -127,7 +127,8 @@ def worker(interval: float) -> int:
     """Run the task queue and the periodic jobs side by side until stopped."""
     children = [
         subprocess.Popen([sys.executable, "-m", "leadflow.cli", "tasks", "--interval", str(interval)]),
-        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "scheduler"]),
+        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "scheduler", "--lane", "main"]),
+        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "scheduler", "--lane", "fast"]),
     ]
     return _supervise(children)
 
@@ -153,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv[1:])
         return tasks_worker(args.interval)
     if argv[:1] == ["scheduler"]:
-        return scheduler()
+        parser = argparse.ArgumentParser(prog="leadflow scheduler", description=scheduler.__doc__)
+        parser.add_argument("--lane", choices=("main", "fast"), default=None, help="run one lane (default: all)")
+        args = parser.parse_args(argv[1:])
+        return scheduler(args.lane)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.settings")
     from django.core.management import execute_from_command_line
 

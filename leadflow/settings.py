@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "leadflow.routing.context_processors.notifications",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -177,6 +178,40 @@ LEADFLOW_WEB_WORKERS = env_int("LEADFLOW_WEB_WORKERS", 0)
 LEADFLOW_TRACKING_DURABLE = env_bool("LEADFLOW_TRACKING_DURABLE", False)
 # Extra endpoints used only by the benchmark harness (a bare insert to compare against).
 LEADFLOW_BENCH_ENDPOINTS = env_bool("LEADFLOW_BENCH_ENDPOINTS", False)
+
+# Predictive score: training thresholds and the weekly retrain (leadflow.predictive).
+LEADFLOW_PREDICTIVE_MIN_PER_CLASS = env_int("LEADFLOW_PREDICTIVE_MIN_PER_CLASS", 20)
+LEADFLOW_PREDICTIVE_MAX_EXAMPLES = env_int("LEADFLOW_PREDICTIVE_MAX_EXAMPLES", 200_000)
+LEADFLOW_PREDICTIVE_WEEKLY = env_bool("LEADFLOW_PREDICTIVE_WEEKLY", True)
+
+# Routing: speed-to-lead escalation and notifications (leadflow.routing).
+LEADFLOW_SLA_GRACE_MINUTES = env_int("LEADFLOW_SLA_GRACE_MINUTES", 30)
+LEADFLOW_NOTIFY_WEBHOOK_URL = env_str("LEADFLOW_NOTIFY_WEBHOOK_URL")
+LEADFLOW_SITE_URL = env_str("LEADFLOW_SITE_URL", "http://127.0.0.1:8000")
+
+# Nurture: frequency cap across sequences, due-step batches, event reading (leadflow.nurture).
+LEADFLOW_NURTURE_CAP = env_int("LEADFLOW_NURTURE_CAP", 3)
+LEADFLOW_NURTURE_CAP_DAYS = env_int("LEADFLOW_NURTURE_CAP_DAYS", 7)
+LEADFLOW_NURTURE_BATCH = env_int("LEADFLOW_NURTURE_BATCH", 100)
+LEADFLOW_NURTURE_EVENT_LAG_MS = env_int("LEADFLOW_NURTURE_EVENT_LAG_MS", 500)
+
+# Mail: the outbox sender, compliance footer, tracking and reply polling (leadflow.mail).
+EMAIL_TIMEOUT = env_int("LEADFLOW_SMTP_TIMEOUT", 30)
+LEADFLOW_POSTAL_ADDRESS = env_str("LEADFLOW_POSTAL_ADDRESS")
+LEADFLOW_MAIL_DOMAIN = env_str("LEADFLOW_MAIL_DOMAIN")
+LEADFLOW_MAIL_REPLY_TO = env_str("LEADFLOW_MAIL_REPLY_TO")
+LEADFLOW_MAIL_UNSUBSCRIBE_ADDRESS = env_str("LEADFLOW_MAIL_UNSUBSCRIBE_ADDRESS")
+LEADFLOW_MAIL_BATCH = env_int("LEADFLOW_MAIL_BATCH", 200)
+LEADFLOW_MAIL_CONNECTIONS = env_int("LEADFLOW_MAIL_CONNECTIONS", 4)
+LEADFLOW_MAIL_LEASE_SECONDS = env_int("LEADFLOW_MAIL_LEASE_SECONDS", 120)
+LEADFLOW_MAIL_MAX_ATTEMPTS = env_int("LEADFLOW_MAIL_MAX_ATTEMPTS", 8)
+LEADFLOW_MAIL_INBOUND_SECRET = env_secret("LEADFLOW_MAIL_INBOUND_SECRET")
+LEADFLOW_IMAP_HOST = env_str("LEADFLOW_IMAP_HOST")
+LEADFLOW_IMAP_PORT = env_int("LEADFLOW_IMAP_PORT", 993)
+LEADFLOW_IMAP_USER = env_str("LEADFLOW_IMAP_USER")
+LEADFLOW_IMAP_PASSWORD = env_secret("LEADFLOW_IMAP_PASSWORD")
+LEADFLOW_IMAP_SSL = env_bool("LEADFLOW_IMAP_SSL", True)
+LEADFLOW_IMAP_FOLDER = env_str("LEADFLOW_IMAP_FOLDER", "INBOX")
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from leadflow.accounts.urls import hub_urlpatterns
 from leadflow.api import api
 
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("leadflow.mail.urls")),
     path("nurture/", include("leadflow.nurture.urls")),
     path("accounts/", include("leadflow.accounts.urls")),
+    *hub_urlpatterns,
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -183,7 +183,9 @@ def read_lead(request: HttpRequest, lead_id: int, response: HttpResponse):
 
 @leads.patch("/{int:lead_id}", response={200: LeadOut, **errors(400, 404, 409, 412, 428)}, summary="Update a lead")
 def update_lead(request: HttpRequest, lead_id: int, payload: LeadUpdate, response: HttpResponse):
-    """Change some of a lead's fields; fields left out stay as they are, null clears a field.
+    """Change some of a lead's fields; fields left out stay as they are, null clears a field (null
+    sets a BANT answer back to unknown). Changes to budget, authority, need and timeline are recorded
+    on the timeline as `qualification` events, one per field.
     If-Match is required: the ETag you got with the lead (or * to update whatever is there). When
     someone changed the lead since, nothing is saved and the answer is 412 `edit_conflict`: read the
     lead again and re-apply your change. An email that another lead has is a 409 `duplicate_email`."""
@@ -227,11 +229,16 @@ def log_call(request: HttpRequest, lead_id: int, payload: CallIn):
     return Status(201, event_data(event))
 
 
-@leads.post("/{int:lead_id}/stage", response={200: LeadOut, **errors(404)}, summary="Move a lead to a stage")
+@leads.post("/{int:lead_id}/stage", response={200: LeadOut, **errors(404, 409)}, summary="Move a lead to a stage")
 def change_stage(request: HttpRequest, lead_id: int, payload: StageIn, response: HttpResponse):
-    """Move the lead to another lifecycle stage, with an optional reason. The time it entered each
-    stage is kept, and the move is recorded on the timeline. Moving to the current stage changes
-    nothing."""
+    """Move the lead to another lifecycle stage. Forward moves through subscriber, lead, mql, sql,
+    opportunity and customer may skip steps; any open stage may be disqualified (`reason`: one of
+    the disqualify reasons) or recycled (`reason`: a short text); disqualified and recycled leads
+    may come back as lead or mql; a customer may only be disqualified. A move the rules do not
+    allow is a 409 `transition_not_allowed`; moving to sql, opportunity or customer before the
+    qualification gate's BANT fields are known is a 409 `qualification_incomplete` naming them; a
+    missing or unknown reason is a 422 `invalid` on `reason`. The time the lead entered each stage
+    is kept and the move is recorded on the timeline. Moving to the current stage changes nothing."""
     lead = _visible_lead(request, lead_id)
     moved = services.change_stage(lead=lead, stage=payload.stage, reason=payload.reason, actor=_user(request))
     return _lead_answer(response, _reloaded(moved))

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
+from leadflow.leads.countries import ALIASES, COUNTRIES
 from leadflow.leads.errors import FieldErrors
+from leadflow.leads.lifecycle import QUALIFICATION_CHOICES, QUALIFICATION_FIELDS
 from leadflow.leads.models import ConsentStatus, Stage
 from leadflow.leads.normalise import NormaliseError, normalise_email, normalise_phone
 
@@ -20,10 +25,26 @@ TEXT_LIMITS = {
     "referrer": 2000,
     "landing_page": 2000,
     "consent_source": 200,
+    "industry": 100,
 }
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "title", "company_name")
+# Facts about the lead's organisation and place, edited like the profile.
+FIRMOGRAPHIC_FIELDS = ("country", "industry", "company_size", "time_zone")
 TOUCH_FIELDS = ("source", "medium", "campaign", "referrer", "landing_page")
-INPUT_FIELDS = frozenset((*PROFILE_FIELDS, *TOUCH_FIELDS, "consent_status", "consent_source", "custom", "stage"))
+INPUT_FIELDS = frozenset(
+    (
+        *PROFILE_FIELDS,
+        *FIRMOGRAPHIC_FIELDS,
+        *QUALIFICATION_FIELDS,
+        *TOUCH_FIELDS,
+        "consent_status",
+        "consent_source",
+        "custom",
+        "stage",
+    )
+)
+MAX_COMPANY_SIZE = 10_000_000
+MAX_BUDGET = Decimal("999999999999.99")
 MAX_CUSTOM_FIELDS = 50
 MAX_CUSTOM_VALUE = 2000
 # C0 control characters other than tab and newline have no place in a lead's fields.
@@ -69,7 +90,116 @@ def clean_custom(value: Any) -> dict[str, Any]:
     return cleaned
 
 
+NO_COUNTRY = frozenset({"unknown", "n/a", "na", "none", "-", "--", "not provided", "not known"})
+
+
+def clean_country(value: Any) -> str:
+    """Return an ISO 3166-1 alpha-2 code ('de' -> 'DE', a country's English name -> its code).
+
+    Words exports write for "no country" ('unknown', 'n/a', ...) mean no country.
+    """
+    text = clean_text(value, limit=100)
+    if not text or text.casefold() in NO_COUNTRY:
+        return ""
+    code = text.upper()
+    if code in COUNTRIES:
+        return code
+    by_name = _countries_by_name()
+    if text.casefold() in by_name:
+        return by_name[text.casefold()]
+    raise ValueError(f"“{text[:40]}” is not a country; use a two-letter ISO code such as DE, US or JP.")
+
+
+def clean_time_zone(value: Any) -> str:
+    """Return a valid IANA time zone name, matched without regard to case ('europe/berlin' works)."""
+    text = clean_text(value, limit=64).replace(" ", "_")
+    if not text:
+        return ""
+    zones = time_zones()
+    if text in zones:
+        return text
+    folded = {zone.casefold(): zone for zone in zones}
+    if text.casefold() in folded:
+        return folded[text.casefold()]
+    raise ValueError(f"“{text[:40]}” is not a time zone; use an IANA name such as Europe/Berlin or America/New_York.")
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@cache
+def _countries_by_name() -> dict[str, str]:
+    names = {name.casefold(): code for name, code in ALIASES.items()}
+    return names | {name.casefold(): code for code, name in COUNTRIES.items()}
+
+
+def clean_company_size(value: Any) -> int | None:
+    """Return a number of employees: a whole number from 0, or None to clear it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number of employees, such as 250.")
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "").replace(" ", "")
+        if not (text.isascii() and text.lstrip("+-").isdigit() and len(text) <= 12):
+            raise ValueError(f"“{value.strip()[:40]}” is not a whole number of employees, such as 250.")
+        value = int(text)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError("must be a whole number of employees, such as 250.")
+    if not 0 <= value <= MAX_COMPANY_SIZE:
+        raise ValueError(f"must be from 0 to {MAX_COMPANY_SIZE:,} employees.")
+    return value
+
+
+def clean_budget_amount(value: Any) -> Decimal | None:
+    """Return an amount of money from 0 with at most two decimals, or None to clear it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError("must be an amount such as 25000 or 1250.50.")
+    text = str(value).strip().replace(",", "").replace(" ", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"“{str(value)[:40]}” is not an amount; write it like 25000 or 1250.50.") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_BUDGET:
+        raise ValueError("must be an amount from 0 to 999,999,999,999.99.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("can have at most two decimals.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def clean_choice(name: str, value: Any) -> str:
+    """Return a BANT value given as its code or its label ('Approved' -> 'approved')."""
+    choices = QUALIFICATION_CHOICES[name]
+    if value is None or value == "":
+        return choices.UNKNOWN
+    if isinstance(value, str):
+        word = value.strip().casefold()
+        for code, label in choices.choices:
+            if word in {code, str(label).casefold()}:
+                return code
+    options = ", ".join(f"{code} ({label})" for code, label in choices.choices)
+    raise ValueError(f"must be one of {options}.")
+
+
 def _clean_one(name: str, value: Any) -> Any:
+    if name in QUALIFICATION_CHOICES:
+        return clean_choice(name, value)
+    if name == "budget_amount":
+        return clean_budget_amount(value)
+    if name == "need_notes":
+        return clean_text(value, limit=2000, multiline=True)
+    if name == "country":
+        return clean_country(value)
+    if name == "time_zone":
+        return clean_time_zone(value)
+    if name == "company_size":
+        return clean_company_size(value)
     if name == "email":
         return normalise_email(clean_text(value, limit=320))
     if name == "phone":

@@ -45,10 +45,20 @@ class NewLeadForm(forms.Form):
     phone = forms.CharField(max_length=40, required=False)
     company_name = forms.CharField(max_length=200, required=False, label="Company")
     title = forms.CharField(max_length=200, required=False)
-    stage = forms.ChoiceField(choices=Stage.choices, initial=Stage.LEAD)
+    # A new lead starts before the qualification gate: it is qualified on its page, then moved on.
+    stage = forms.ChoiceField(
+        choices=[(stage, Stage(stage).label) for stage in (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL)],
+        initial=Stage.LEAD,
+    )
     source = forms.CharField(max_length=100, required=False)
+    country = forms.CharField(max_length=100, required=False)
+    industry = forms.CharField(max_length=100, required=False)
+    company_size = forms.CharField(max_length=20, required=False, label="Company size")
 
-    TEXT_FIELDS = ("first_name", "last_name", "email", "phone", "company_name", "title", "source")
+    TEXT_FIELDS = (
+        "first_name", "last_name", "email", "phone", "company_name", "title", "source",
+        "country", "industry", "company_size",
+    )  # fmt: skip
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +100,7 @@ class BulkActionForm(forms.Form):
 
     action = forms.ChoiceField(choices=BulkAction.choices)
     stage = forms.ChoiceField(choices=[("", "—"), *Stage.choices], required=False)
+    reason = forms.CharField(max_length=200, required=False)
     lead = IdListField(required=False)
     select_page = forms.BooleanField(required=False)
     page_ids = IdListField(required=False)
@@ -124,6 +135,33 @@ class BulkActionForm(forms.Form):
             return self.cleaned_data["stage"]
         owner = self.cleaned_data["owner"]
         return str(owner.pk) if owner else ""
+
+    def lead_ids(self) -> list[int]:
+        if self.cleaned_data.get("select_page"):
+            return self.cleaned_data.get("page_ids") or []
+        return self.cleaned_data.get("lead") or []
+
+
+class BulkEnrollForm(forms.Form):
+    """Which leads of the list to put in a nurture sequence: the selection, or every matching lead."""
+
+    sequence = forms.IntegerField(min_value=1, error_messages={"required": "Pick the sequence to enroll the leads in."})
+    lead = IdListField(required=False)
+    select_page = forms.BooleanField(required=False)
+    page_ids = IdListField(required=False)
+    scope = forms.ChoiceField(
+        choices=[("", "The selected leads"), (BulkActionForm.ALL_MATCHING, "Every matching lead")], required=False
+    )
+
+    @property
+    def all_matching(self) -> bool:
+        return self.cleaned_data.get("scope") == BulkActionForm.ALL_MATCHING
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("scope") != BulkActionForm.ALL_MATCHING and not self.lead_ids():
+            raise forms.ValidationError("Select at least one lead first.")
+        return cleaned
 
     def lead_ids(self) -> list[int]:
         if self.cleaned_data.get("select_page"):

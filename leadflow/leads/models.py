@@ -9,6 +9,17 @@ from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from leadflow.leads.lifecycle import (
+    BANT_FIELDS,
+    UNKNOWN_VALUES,
+    Authority,
+    Budget,
+    Need,
+    PurchaseTimeline,
+    Stage,
+    allowed_moves,
+    skip_summary,
+)
 from leadflow.leads.normalise import format_phone
 
 
@@ -27,46 +38,6 @@ class Company(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("leads:company", args=[self.pk])
-
-
-class Stage(models.TextChoices):
-    SUBSCRIBER = "subscriber", "Subscriber"
-    LEAD = "lead", "Lead"
-    MQL = "mql", "MQL"
-    SQL = "sql", "SQL"
-    OPPORTUNITY = "opportunity", "Opportunity"
-    CUSTOMER = "customer", "Customer"
-    DISQUALIFIED = "disqualified", "Disqualified"
-    RECYCLED = "recycled", "Recycled"
-
-
-class Budget(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown"
-    NONE = "none", "No budget"
-    PLANNED = "planned", "Being planned"
-    APPROVED = "approved", "Approved"
-
-
-class Authority(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown"
-    NONE = "none", "No say in the decision"
-    INFLUENCER = "influencer", "Influences the decision"
-    DECISION_MAKER = "decision_maker", "Makes the decision"
-
-
-class Need(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown"
-    NONE = "none", "No need"
-    LOW = "low", "Nice to have"
-    HIGH = "high", "Clear need"
-
-
-class PurchaseTimeline(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown"
-    MONTH = "month", "Within a month"
-    QUARTER = "quarter", "Within three months"
-    YEAR = "year", "Within a year"
-    LATER = "later", "Later, or no plan"
 
 
 class ConsentStatus(models.TextChoices):
@@ -231,6 +202,21 @@ class Lead(models.Model):
     def is_active(self) -> bool:
         return self.status == LeadStatus.ACTIVE
 
+    def can_move_to(self, stage: str) -> bool:
+        """Return True when the lifecycle rules let this lead move to `stage` (see leads.lifecycle).
+
+        The qualification gate, kept in the database, is checked by change_stage on top of this.
+        """
+        return stage in allowed_moves(self.stage)
+
+    @property
+    def allowed_moves(self) -> tuple[str, ...]:
+        return allowed_moves(self.stage)
+
+    def unknown_qualification(self, required: tuple[str, ...] = BANT_FIELDS) -> list[str]:
+        """Return which of the `required` BANT fields are not known yet, in BANT order."""
+        return [name for name in BANT_FIELDS if name in required and getattr(self, name) in UNKNOWN_VALUES[name]]
+
 
 class EventKind(models.TextChoices):
     CREATED = "created", "Created"
@@ -389,6 +375,8 @@ class BulkJob(models.Model):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=200, blank=True, help_text="Why, when moving to disqualified or recycled.")
+    skipped = models.JSONField(default=dict, blank=True, help_text="Leads left as they were, counted by why.")
     last_lead_id = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -411,5 +399,11 @@ class BulkJob(models.Model):
     def is_finished(self) -> bool:
         return self.status in {JobStatus.DONE, JobStatus.FAILED}
 
+    @property
+    def skipped_summary(self) -> str:
+        """Return how many leads the job left where they were, and why."""
+        return skip_summary(self.skipped)
+
 
 from leadflow.leads.models_duplicates import DuplicatePair, DuplicateScan, PairStatus  # noqa: E402, F401
+from leadflow.leads.models_qualification import DisqualifyReason, QualificationGate  # noqa: E402, F401

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from leadflow.leads.countries import country_name
 from leadflow.leads.fields import clean_text
+from leadflow.leads.lifecycle import Authority, Budget, Need, PurchaseTimeline
 from leadflow.leads.models import CallOutcome, ConsentStatus, Lead, Stage
 
 MAX_ID = 2**63 - 1
@@ -47,6 +50,16 @@ class LeadFields(Input):
     referrer: Text = None
     landing_page: Text = None
     consent_status: ConsentStatus | None = None
+    country: Text = Field(None, description="ISO 3166-1 alpha-2 code such as DE (a country's English name works too).")
+    industry: Text = None
+    company_size: StrictInt | None = Field(None, description="Number of employees, a whole number from 0.")
+    time_zone: Text = Field(None, description="IANA time zone name, such as Europe/Berlin.")
+    budget: Budget | None = Field(None, description="BANT: budget. null means unknown.")
+    budget_amount: Decimal | None = Field(None, description="The budget, from 0, at most two decimals.")
+    authority: Authority | None = Field(None, description="BANT: the person's say in the decision.")
+    need: Need | None = Field(None, description="BANT: how much they need it.")
+    need_notes: Text = Field(None, description="What they need, in their words (up to 2,000 characters).")
+    purchase_timeline: PurchaseTimeline | None = Field(None, description="BANT: when they plan to buy.")
 
 
 class LeadCreate(LeadFields):
@@ -72,7 +85,11 @@ class CallIn(Input):
 
 class StageIn(Input):
     stage: Stage
-    reason: LimitedText(500) = ""
+    reason: LimitedText(200) = Field(
+        "",
+        description="Why. Required to disqualify (one of the disqualify reasons an admin set up) or to "
+        "recycle (a short free text); optional otherwise.",
+    )
 
 
 class OwnerIn(Input):
@@ -131,6 +148,18 @@ class LeadOut(BaseModel):
     consent_status: str
     consent_at: datetime | None
     consent_source: str
+    country: str
+    country_name: str
+    industry: str
+    company_size: int | None
+    time_zone: str
+    budget: str
+    budget_amount: str | None = Field(description="A decimal number written as text, such as 25000.00.")
+    authority: str
+    need: str
+    need_notes: str
+    purchase_timeline: str
+    stage_reason: str = Field(description="The latest reason the lead was disqualified or recycled.")
     custom: dict[str, Any]
     score: int
     version: int = Field(description="Changes with every edit; send it back in If-Match when you update.")
@@ -159,6 +188,16 @@ LEAD_TEXT_FIELDS = (
     "latest_landing_page",
     "consent_status",
     "consent_source",
+    "country",
+    "industry",
+    "company_size",
+    "time_zone",
+    "budget",
+    "authority",
+    "need",
+    "need_notes",
+    "purchase_timeline",
+    "stage_reason",
 )
 
 
@@ -178,6 +217,8 @@ def lead_data(lead: Lead) -> dict[str, Any]:
         team_id=lead.team_id,
         stage_entered_at=lead.stage_entered_at,
         consent_at=lead.consent_at,
+        country_name=country_name(lead.country) if lead.country else "",
+        budget_amount=None if lead.budget_amount is None else str(lead.budget_amount),
         custom=lead.custom,
         score=lead.score,
         version=lead.version,

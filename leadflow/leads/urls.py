@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leadflow.leads.views import detail, duplicates, jobs, lists
+from leadflow.leads.views import detail, duplicates, jobs, lists, qualification
 
 app_name = "leads"
 
@@ -21,7 +21,7 @@ urlpatterns = [
     path("leads/<int:pk>/timeline/", detail.lead_timeline, name="timeline"),
     path("leads/<int:pk>/notes/", detail.lead_note, name="note"),
     path("leads/<int:pk>/calls/", detail.lead_call, name="call"),
-    path("leads/<int:pk>/stage/", detail.lead_stage, name="stage"),
+    path("leads/<int:pk>/stage/", qualification.lead_stage, name="stage"),
     path("leads/<int:pk>/owner/", detail.lead_owner, name="owner"),
     path("leads/<int:pk>/merge/", detail.lead_merge, name="merge"),
     path("merges/<int:pk>/undo/", detail.merge_undo, name="merge_undo"),
@@ -32,6 +32,10 @@ urlpatterns = [
     path("jobs/<int:pk>/resume/", jobs.bulk_job_resume, name="job_resume"),
 ]
 urlpatterns += [
+    # Qualification settings, admins only (views/qualification.py).
+    path("settings/qualification/", qualification.qualification_settings, name="qualification_settings"),
+    path("settings/qualification/reasons/", qualification.reason_add, name="reason_add"),
+    path("settings/qualification/reasons/<int:pk>/", qualification.reason_edit, name="reason_edit"),
     # Possible duplicates (views/duplicates.py).
     path("duplicates/", duplicates.duplicate_list, name="duplicates"),
     path("duplicates/<int:pk>/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),

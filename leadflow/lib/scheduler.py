@@ -8,6 +8,14 @@ Each app lists its periodic jobs in a `schedule.py` module with the `every` deco
     def sweep_deadlines() -> int:
         ...
 
+Jobs run one after another in a loop, so a slow job delays the others of its lane. A job
+whose delay a person notices (the outbox, form auto-replies) registers in the "fast" lane,
+which `leadflow worker` runs in a process of its own beside the "main" lane:
+
+    @every(seconds=1, lane="fast")
+    def send_outbox() -> int:
+        ...
+
 A job does a bounded amount of work and returns how many things it handled; when it
 handled any, it runs again at once instead of waiting its interval, so a backlog
 drains as fast as the worker can go. Any number of worker processes run the same
@@ -30,23 +38,29 @@ from django.utils.module_loading import autodiscover_modules
 logger = logging.getLogger("leadflow.scheduler")
 
 
+LANES = ("main", "fast")
+
+
 @dataclass
 class PeriodicJob:
     name: str
     seconds: float
     function: Callable[[], int | None]
+    lane: str = "main"
     next_run: float = field(default=0.0)
 
 
 JOBS: dict[str, PeriodicJob] = {}
 
 
-def every(*, seconds: float) -> Callable[[Callable[[], int | None]], Callable[[], int | None]]:
-    """Register the decorated function to run every `seconds` in each worker."""
+def every(*, seconds: float, lane: str = "main") -> Callable[[Callable[[], int | None]], Callable[[], int | None]]:
+    """Register the decorated function to run every `seconds` in each worker's `lane`."""
+    if lane not in LANES:
+        raise ValueError(f"lane must be one of {', '.join(LANES)}, not {lane!r}")
 
     def register(function: Callable[[], int | None]) -> Callable[[], int | None]:
         name = f"{function.__module__}.{function.__qualname__}"
-        JOBS[name] = PeriodicJob(name=name, seconds=seconds, function=function)
+        JOBS[name] = PeriodicJob(name=name, seconds=seconds, function=function, lane=lane)
         return function
 
     return register
@@ -58,12 +72,12 @@ def discover() -> dict[str, PeriodicJob]:
     return JOBS
 
 
-def run_due(now: float | None = None) -> int:
-    """Run each job whose time has come once; return how many things they handled in all."""
+def run_due(now: float | None = None, *, lane: str | None = None) -> int:
+    """Run each job (of `lane`, or every lane) whose time has come once; return how much they handled."""
     now = time.monotonic() if now is None else now
     handled = 0
     for job in list(JOBS.values()):
-        if job.next_run > now:
+        if job.next_run > now or (lane is not None and job.lane != lane):
             continue
         close_old_connections()
         try:
@@ -76,8 +90,8 @@ def run_due(now: float | None = None) -> int:
     return handled
 
 
-def loop(*, idle_sleep: float = 0.5) -> None:
-    """Run the periodic jobs until SIGTERM or SIGINT."""
+def loop(*, lane: str | None = None, idle_sleep: float = 0.2) -> None:
+    """Run the periodic jobs of `lane` (default: every lane) until SIGTERM or SIGINT."""
     discover()
     stopping = False
 
@@ -87,7 +101,8 @@ def loop(*, idle_sleep: float = 0.5) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logger.info("scheduler running %d periodic jobs", len(JOBS))
+    count = sum(1 for job in JOBS.values() if lane is None or job.lane == lane)
+    logger.info("scheduler running %d periodic jobs (lane %s)", count, lane or "all")
     while not stopping:
-        if not run_due():
+        if not run_due(lane=lane):
             time.sleep(idle_sleep)

@@ -59,6 +59,8 @@ class Batch:
     visitor: str
     consent: bool
     events: list[PageViewIn]
+    # The signed parameter of an email click (leadflow.mail), joining this visitor to the email's lead.
+    identify: str = ""
 
 
 def parse_batch(body: bytes) -> Batch:
@@ -85,7 +87,8 @@ def parse_batch(body: bytes) -> Batch:
         raise BatchError("no_events", "events: send a list of one or more events.")
     if len(events) > MAX_EVENTS:
         raise BatchError("too_many_events", f"events: send at most {MAX_EVENTS} events in one batch.", status=413)
-    return Batch(site, visitor, consent, [_page_view(event, index) for index, event in enumerate(events)])
+    identify = _text(data, "identify", 200)
+    return Batch(site, visitor, consent, [_page_view(event, index) for index, event in enumerate(events)], identify)
 
 
 def _text(data: dict, name: str, limit: int, *, required: bool = False, where: str = "") -> str:

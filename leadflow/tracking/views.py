@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from leadflow.leads.models import Lead
+from leadflow.mail.services.tracking import identify_clicker
 from leadflow.tracking import queries, services
 from leadflow.tracking.batch import MAX_BODY_BYTES, BatchError, parse_batch
 from leadflow.tracking.origins import normalise_origin
@@ -63,6 +64,8 @@ def collect(request: HttpRequest) -> HttpResponse:
         if origin and origin not in site.origins:
             raise BatchError("origin_not_allowed", f"{origin} is not one of this site's origins.", status=403)
         accepted = services.record_page_views(site=site, batch=batch)
+        if batch.identify:
+            identify_clicker(visitor_id=batch.visitor, signed=batch.identify)
     except BatchError as error:
         return _problem(error, cors)
     return _answer({"accepted": accepted}, cors)

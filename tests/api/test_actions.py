@@ -6,12 +6,13 @@ from leadflow.leads import services
 from leadflow.leads.models import EventKind, Lead, LeadMerge, LeadStatus
 from tests.api.conftest import as_user, problem, snapshot
 from tests.conftest import make_lead
+from tests.leads.qualified import QUALIFIED
 
 pytestmark = pytest.mark.django_db
 
 
 def test_stage_change_is_recorded_with_its_reason(alice):
-    lead = make_lead(owner=alice)
+    lead = make_lead(owner=alice, **QUALIFIED)
     response = as_user(alice).post(f"/leads/{lead.pk}/stage", {"stage": "sql", "reason": "Budget confirmed"})
     assert response.status_code == 200
     assert response.json()["stage"] == "sql"

@@ -9,6 +9,7 @@ from leadflow.leads import services
 from leadflow.leads.models import CallOutcome, EventKind, Lead, LeadStatus, TimelineEvent
 from leadflow.leads.timeline import record
 from tests.conftest import make_lead
+from tests.leads.qualified import QUALIFIED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,6 +112,7 @@ def test_timeline_filters_and_shows_older_events(page, live_server, sign_in, ali
 
 
 def test_stage_and_owner_change_in_place(page, live_server, sign_in, manager, bob, dana):
+    services.update_lead(lead=dana, changes=QUALIFIED, actor=manager)
     sign_in(manager)
     page.goto(f"{live_server.url}/leads/{dana.pk}/")
     page.select_option("#stage-select", "sql")

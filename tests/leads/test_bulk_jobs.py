@@ -8,6 +8,7 @@ from leadflow.leads.errors import LeadError
 from leadflow.leads.models import BulkJob, EventKind, JobStatus, Lead, Stage, TimelineEvent
 from leadflow.leads.services import bulk
 from tests.conftest import PASSWORD, make_lead
+from tests.leads.qualified import QUALIFIED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +35,7 @@ def test_worker_changes_every_matching_lead_in_batches(alice, carol, monkeypatch
 
 def test_job_resumed_after_its_worker_died_changes_each_lead_once(alice, monkeypatch):
     monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
-    leads = [make_lead(owner=alice) for _ in range(5)]
+    leads = [make_lead(owner=alice, **QUALIFIED) for _ in range(5)]
     job = bulk.start_bulk_job(actor=alice, query="", action="stage", value=Stage.SQL)
     run_worker()
     job.refresh_from_db()

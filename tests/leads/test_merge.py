@@ -5,6 +5,7 @@ from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.models import EventKind, Lead, LeadMerge, LeadStatus, Stage, TimelineEvent
 from leadflow.leads.services.merge import MERGE_FIELDS, default_choices
 from tests.conftest import make_lead
+from tests.leads.qualified import QUALIFIED
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +118,7 @@ def test_undo_keeps_values_changed_after_the_merge(pair, admin, alice):
     merge = services.merge_leads(winner=winner, loser=loser, actor=admin)
     services.update_lead(lead=winner, changes={"title": "Director"}, actor=alice, expected={"title": "Special Agent"})
     services.update_lead(lead=winner, changes={"last_name": "Mulder"}, actor=alice, expected={"last_name": "Scully"})
+    services.update_lead(lead=winner, changes=QUALIFIED, actor=alice)
     services.change_stage(lead=winner, stage=Stage.SQL, actor=alice)
     note = services.add_note(lead=winner, text="Called after the merge.", actor=alice)
     services.undo_merge(merge=merge, actor=admin)
@@ -197,3 +199,28 @@ def test_undo_is_refused_when_the_winners_old_email_was_taken_meanwhile(pair, ad
     winner.refresh_from_db()
     assert winner.email == "dscully@home.example"
     assert LeadMerge.objects.get(pk=merge.pk).undone_at is None
+
+
+def test_merge_takes_the_other_leads_known_answers_and_undo_gives_them_back(admin, alice, bob):
+    winner = make_lead(owner=alice, email="fox@fbi.example", budget="approved", country="US")
+    loser = make_lead(owner=bob, email="fox@home.example", budget="none", need="high", budget_amount="1500")
+    choices = default_choices(winner, loser)
+    assert (choices["budget"], choices["need"], choices["budget_amount"], choices["country"]) == (
+        "winner",
+        "loser",
+        "loser",
+        "winner",
+    )
+    merge = services.merge_leads(winner=winner, loser=loser, actor=admin)
+    winner.refresh_from_db()
+    assert (winner.budget, winner.need, str(winner.budget_amount), winner.country) == (
+        "approved",
+        "high",
+        "1500.00",
+        "US",
+    )
+    services.undo_merge(merge=merge, actor=admin)
+    winner.refresh_from_db()
+    loser.refresh_from_db()
+    assert (winner.need, winner.budget_amount) == ("unknown", None)
+    assert (loser.budget, loser.need, str(loser.budget_amount)) == ("none", "high", "1500.00")

@@ -8,6 +8,7 @@ from leadflow.leads import services
 from leadflow.leads.models import CallOutcome, EventKind, Lead, LeadMerge, LeadStatus, Stage, TimelineEvent
 from leadflow.leads.timeline import record
 from tests.conftest import make_lead
+from tests.leads.qualified import QUALIFIED
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +232,11 @@ def test_consent_is_changed_with_a_select(as_alice, lead):
 # Stage and owner
 
 
-def test_stage_changes_with_the_select(as_alice, lead):
+def test_stage_changes_with_the_select(as_alice, alice, lead):
+    refused = text(as_alice.post(f"/leads/{lead.pk}/stage/", {"stage": "sql"}, **HTMX))
+    assert "Budget, authority, need and timeline must be known before this lead can become an SQL." in refused
+    assert Lead.objects.get(pk=lead.pk).stage == Stage.LEAD
+    services.update_lead(lead=lead, changes=QUALIFIED, actor=alice)
     response = as_alice.post(f"/leads/{lead.pk}/stage/", {"stage": "sql"}, **HTMX)
     assert 'value="sql" selected' in text(response)
     assert "lead-changed" in response["HX-Trigger"]

@@ -52,3 +52,27 @@ def test_a_failing_job_is_logged_and_does_not_stop_the_others(jobs, caplog):
     assert scheduler.run_due(now=1.0) == 1
     assert ran == [True]
     assert "mailbox unreachable" in caplog.text
+
+
+def test_each_lane_runs_only_its_own_jobs(jobs):
+    ran = []
+
+    @scheduler.every(seconds=5, lane="fast")
+    def outbox() -> int:
+        ran.append("fast")
+        return 0
+
+    @scheduler.every(seconds=5)
+    def slow_sweep() -> int:
+        ran.append("main")
+        return 0
+
+    scheduler.run_due(now=1.0, lane="fast")
+    assert ran == ["fast"]
+    scheduler.run_due(now=1.0, lane="main")
+    assert ran == ["fast", "main"]
+
+
+def test_an_unknown_lane_is_refused(jobs):
+    with pytest.raises(ValueError, match="lane must be one of"):
+        scheduler.every(seconds=1, lane="turbo")

@@ -34,6 +34,8 @@ TRACKED_FIELDS = (
     "first_name", "last_name", "email", "phone", "title", "company_name", "company_id",
     "latest_source", "latest_medium", "latest_campaign", "latest_referrer", "latest_landing_page",
     "custom", "consent_status", "consent_at", "consent_source",
+    "country", "industry", "company_size", "time_zone",
+    "budget", "budget_amount", "authority", "need", "need_notes", "purchase_timeline",
 )  # fmt: skip
 
 

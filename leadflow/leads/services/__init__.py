@@ -13,9 +13,13 @@ from leadflow.leads.services.records import (
     record_lead,
     update_lead,
 )
+from leadflow.leads.services.stages import BulkMoveResult, QualificationIncomplete, TransitionNotAllowed
 
 __all__ = [
+    "BulkMoveResult",
+    "QualificationIncomplete",
     "RecordResult",
+    "TransitionNotAllowed",
     "add_note",
     "assign_owner",
     "bulk_assign",

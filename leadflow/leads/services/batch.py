@@ -10,18 +10,26 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from leadflow.leads.errors import FieldErrors, LeadError
-from leadflow.leads.fields import INPUT_FIELDS, clean_lead_input
+from leadflow.leads.fields import FIRMOGRAPHIC_FIELDS, INPUT_FIELDS, clean_lead_input
+from leadflow.leads.lifecycle import QUALIFICATION_FIELDS
 from leadflow.leads.models import ActorType, EventKind, Lead, LeadStatus, TimelineEvent
 from leadflow.leads.normalise import email_key
 from leadflow.leads.services.companies import resolve_companies
 from leadflow.leads.services.privacy import identity_digest
-from leadflow.leads.services.records import build_new_lead, created_event_data, fold_capture
+from leadflow.leads.services.records import (
+    build_new_lead,
+    created_event_data,
+    fold_capture,
+    qualification_changes,
+    qualification_events,
+)
 
 MAX_BATCH = 1000
 SNAPSHOT = (
     "first_name", "last_name", "email", "email_key", "phone", "title", "company_name", "company_id",
     "latest_source", "latest_medium", "latest_campaign", "latest_referrer", "latest_landing_page",
     "custom", "consent_status", "consent_at", "consent_source", "updated_at", "last_activity_at", "version",
+    *FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS,
 )  # fmt: skip
 
 
@@ -143,7 +151,11 @@ def _plan_row(state: _State, cleaned: dict, *, actor, owner, channel: str, now) 
     if lead.pk is not None and lead.pk not in state.snapshots:
         state.snapshots[lead.pk] = {name: getattr(lead, name) for name in SNAPSHOT}
     changes, touch = fold_capture(lead, cleaned, now)
-    state.events.append((lead, EventKind.CAPTURED, {"channel": channel, "changes": changes, "touch": touch}))
+    qualification = qualification_changes(changes)
+    captured = {"channel": channel, "changes": dict(changes), "touch": touch}
+    state.events.append((lead, EventKind.CAPTURED, captured))
+    state.events.extend((lead, EventKind.QUALIFICATION_CHANGED, data) for data in qualification_events(qualification))
+    changes.update(qualification)
     if lead.pk is not None:
         state.dirty[lead.pk] = lead
         if "email" in changes or "company_name" in changes:

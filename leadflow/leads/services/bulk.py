@@ -13,7 +13,8 @@ from leadflow.accounts.models import User
 from leadflow.leads import queries
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.models import BulkAction, BulkJob, JobStatus, Lead, Stage
-from leadflow.leads.services.records import bulk_assign, bulk_change_stage
+from leadflow.leads.services.records import bulk_assign
+from leadflow.leads.services.stages import bulk_change_stage, clean_reason
 
 BATCH_SIZE = 500
 STALLED_AFTER = timedelta(minutes=5)
@@ -41,22 +42,29 @@ def _owner(value: str) -> User | None:
     return owner
 
 
-def _check_value(actor, action: str, value: str) -> None:
+def _check_value(actor, action: str, value: str, reason: str) -> str:
+    """Check the action's value; return the reason to store (cleaned, for a stage that needs one)."""
     if action == BulkAction.STAGE:
         if value not in Stage.values:
             raise FieldErrors({"stage": f"must be one of {', '.join(Stage.values)}."})
+        return clean_reason(stage=value, reason=reason, actor=actor)
     elif action == BulkAction.ASSIGN:
         owner = _owner(value)
         if not actor.may_assign_to(owner):
             raise LeadError("forbidden_owner", f"You may not assign leads to {owner or 'nobody'}.", field="owner")
     else:
         raise FieldErrors({"action": f"must be one of {', '.join(BulkAction.values)}."})
+    return ""
 
 
-def start_bulk_job(*, actor, query: str, action: str, value: str) -> BulkJob:
-    """Queue `action` for every lead the actor sees that matches the filters in `query`."""
-    _check_value(actor, action, value)
-    job = BulkJob(user=actor, action=action, query=_filters_query(query), value=value)
+def start_bulk_job(*, actor, query: str, action: str, value: str, reason: str = "") -> BulkJob:
+    """Queue `action` for every lead the actor sees that matches the filters in `query`.
+
+    A stage change to disqualified or recycled needs its `reason`; leads the lifecycle
+    rules or the qualification gate keep where they are are skipped and counted by why.
+    """
+    reason = _check_value(actor, action, value, reason)
+    job = BulkJob(user=actor, action=action, query=_filters_query(query), value=value, reason=reason)
     job.total = _matching(job).count()
     with transaction.atomic():
         job.save()
@@ -98,13 +106,16 @@ def _run_batch(job: BulkJob) -> bool:
     if job.action == BulkAction.ASSIGN:
         changed = bulk_assign(lead_ids=ids, owner=_owner(job.value), actor=job.user)
     else:
-        changed = bulk_change_stage(lead_ids=ids, stage=job.value, actor=job.user)
+        moved = bulk_change_stage(lead_ids=ids, stage=job.value, actor=job.user, reason=job.reason)
+        changed = moved.changed
+        for code, count in moved.skipped.items():
+            job.skipped[code] = job.skipped.get(code, 0) + count
     job.processed += len(ids)
     job.changed += changed
     job.last_lead_id = ids[-1]
     job.total = max(job.total, job.processed)
     job.updated_at = timezone.now()
-    job.save(update_fields=["processed", "changed", "last_lead_id", "total", "updated_at"])
+    job.save(update_fields=["processed", "changed", "skipped", "last_lead_id", "total", "updated_at"])
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -9,12 +10,21 @@ from django.utils import timezone
 
 from leadflow.leads import timeline
 from leadflow.leads.errors import FieldErrors, LeadError
-from leadflow.leads.fields import PROFILE_FIELDS, TOUCH_FIELDS
+from leadflow.leads.fields import FIRMOGRAPHIC_FIELDS, PROFILE_FIELDS, TOUCH_FIELDS
+from leadflow.leads.lifecycle import QUALIFICATION_CHOICES, QUALIFICATION_FIELDS
 from leadflow.leads.models import EventKind, Lead, LeadMerge, LeadStatus, TimelineEvent
 from leadflow.leads.normalise import email_key
 from leadflow.leads.services.companies import resolve_company
 
-MERGE_FIELDS = (*PROFILE_FIELDS, *TOUCH_FIELDS, "owner_id", "stage", "consent_status")
+MERGE_FIELDS = (
+    *PROFILE_FIELDS,
+    *FIRMOGRAPHIC_FIELDS,
+    *QUALIFICATION_FIELDS,
+    *TOUCH_FIELDS,
+    "owner_id",
+    "stage",
+    "consent_status",
+)
 SNAPSHOT_FIELDS = (
     *MERGE_FIELDS,
     "email_key",
@@ -22,6 +32,7 @@ SNAPSHOT_FIELDS = (
     "team_id",
     "custom",
     "stage_entered_at",
+    "stage_reason",
     "consent_at",
     "consent_source",
     "status",
@@ -35,11 +46,16 @@ def _snapshot(lead: Lead) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _restore(lead: Lead, snapshot: dict[str, Any], names) -> None:
     for name in names:
+        if name not in snapshot:
+            # A merge recorded before this field existed: leave the field as it is.
+            continue
         value = snapshot[name]
         field = Lead._meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name)
         if value is not None and field.get_internal_type() == "DateTimeField":
@@ -47,9 +63,16 @@ def _restore(lead: Lead, snapshot: dict[str, Any], names) -> None:
         setattr(lead, name, value)
 
 
+def _empty(lead: Lead, name: str) -> bool:
+    value = getattr(lead, name)
+    if name in QUALIFICATION_CHOICES:
+        return value == QUALIFICATION_CHOICES[name].UNKNOWN
+    return value in ("", None)
+
+
 def default_choices(winner: Lead, loser: Lead) -> dict[str, str]:
-    """Keep the winner's values, except where the winner has none and the loser has one."""
-    return {name: "loser" if not getattr(winner, name) and getattr(loser, name) else "winner" for name in MERGE_FIELDS}
+    """Keep the winner's values, except where the winner has none (or an unknown answer) and the loser has one."""
+    return {name: "loser" if _empty(winner, name) and not _empty(loser, name) else "winner" for name in MERGE_FIELDS}
 
 
 def merge_leads(*, winner: Lead, loser: Lead, actor, choices: dict[str, str] | None = None) -> LeadMerge:

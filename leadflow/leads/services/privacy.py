@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from leadflow.leads.models import (
     TimelineEvent,
 )
 from leadflow.leads.normalise import email_key
+from leadflow.mail.services import privacy as mail_privacy
 from leadflow.tracking.services import stitching as tracking
 
 EXPORT_FIELDS = (
@@ -49,6 +51,17 @@ EXPORT_FIELDS = (
     "consent_status",
     "consent_at",
     "consent_source",
+    "country",
+    "industry",
+    "company_size",
+    "time_zone",
+    "budget",
+    "budget_amount",
+    "authority",
+    "need",
+    "need_notes",
+    "purchase_timeline",
+    "stage_reason",
     "custom",
     "score",
     "created_at",
@@ -70,6 +83,10 @@ ERASED_FIELDS = {
     "custom": {},
     "consent_source": "",
     "company": None,
+    "need_notes": "",
+    "stage_reason": "",
+    "time_zone": "",
+    "country": "",
 }
 
 
@@ -96,6 +113,8 @@ def ensure_not_erased(*, email: str, phone: str) -> None:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
@@ -140,6 +159,7 @@ def erase_lead(*, lead: Lead, actor, reason: str = "") -> Lead:
         if current.status == LeadStatus.ERASED:
             raise LeadError("already_erased", "This lead was already erased.")
         targets = [current, *_merged_into(current)]
+        mail_privacy.forget_leads(leads=targets)
         for target in targets:
             _erase_one(target)
         ids = [target.pk for target in targets]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -13,12 +14,14 @@ from django.utils import timezone
 from leadflow.leads import timeline
 from leadflow.leads.errors import EditConflict, FieldErrors, LeadError
 from leadflow.leads.fields import (
+    FIRMOGRAPHIC_FIELDS,
     INPUT_FIELDS,
     PROFILE_FIELDS,
     TOUCH_FIELDS,
     clean_lead_input,
     clean_text,
 )
+from leadflow.leads.lifecycle import QUALIFICATION_CHOICES, QUALIFICATION_FIELDS
 from leadflow.leads.models import (
     ActorType,
     CallOutcome,
@@ -31,15 +34,26 @@ from leadflow.leads.models import (
 from leadflow.leads.normalise import email_key
 from leadflow.leads.services.companies import resolve_company
 from leadflow.leads.services.privacy import ensure_not_erased
+from leadflow.leads.services.stages import (  # noqa: F401
+    MAX_BULK,
+    BulkMoveResult,
+    bulk_change_stage,
+    bulk_targets,
+    change_stage,
+)
 
-EDITABLE_FIELDS = frozenset((*PROFILE_FIELDS, *TOUCH_FIELDS, "consent_status", "custom"))
-MAX_BULK = 1000
+# Fields a capture fills in: new values win, blanks (and "unknown") never erase.
+CAPTURED_FIELDS = (*PROFILE_FIELDS, *FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS)
+EDITABLE_FIELDS = frozenset(
+    (*PROFILE_FIELDS, *FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS, *TOUCH_FIELDS, "consent_status", "custom")
+)
 # Events written by the services that bump a lead's version.
 VERSION_KINDS = (
     EventKind.UPDATED,
     EventKind.CAPTURED,
     EventKind.STAGE_CHANGED,
     EventKind.OWNER_CHANGED,
+    EventKind.QUALIFICATION_CHANGED,
     EventKind.MERGED,
     EventKind.MERGE_UNDONE,
 )
@@ -123,6 +137,7 @@ def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
     stage = cleaned.get("stage", Stage.LEAD)
     lead = Lead(
         **{name: cleaned.get(name, "") for name in PROFILE_FIELDS},
+        **{name: cleaned[name] for name in (*FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS) if name in cleaned},
         email_key=email_key(cleaned.get("email", "")),
         **{name: cleaned.get(name, "") for name in TOUCH_FIELDS},
         **{f"latest_{name}": cleaned.get(name, "") for name in TOUCH_FIELDS},
@@ -170,7 +185,29 @@ def _apply_consent(lead: Lead, cleaned: dict, now: datetime) -> bool:
 
 
 def _visible_values(cleaned: dict) -> dict:
-    return {name: value for name, value in cleaned.items() if value not in ("", None, {}, [])}
+    return {name: jsonable(value) for name, value in cleaned.items() if value not in ("", None, {}, [])}
+
+
+def jsonable(value: Any) -> Any:
+    """Return a field's value as the timeline stores it: amounts as text."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _captured(name: str, value: Any) -> bool:
+    """Return True when a captured value should overwrite: not blank, and not an 'unknown' BANT answer."""
+    if value in ("", None):
+        return False
+    return not (name in QUALIFICATION_CHOICES and value == QUALIFICATION_CHOICES[name].UNKNOWN)
+
+
+def qualification_changes(changes: dict[str, list]) -> dict[str, list]:
+    """Take the BANT changes out of `changes` and return them: they get events of their own."""
+    return {name: changes.pop(name) for name in QUALIFICATION_FIELDS if name in changes}
+
+
+def qualification_events(changes: dict[str, list]) -> list[dict]:
+    """Return one QUALIFICATION_CHANGED payload per BANT field changed: field, from, to."""
+    return [{"field": name, "from": jsonable(old), "to": jsonable(new)} for name, (old, new) in changes.items()]
 
 
 def fold_capture(lead: Lead, cleaned: dict, now: datetime) -> tuple[dict[str, list], dict[str, str]]:
@@ -179,7 +216,7 @@ def fold_capture(lead: Lead, cleaned: dict, now: datetime) -> tuple[dict[str, li
     Return the changes ({field: [old, new]}) and the touch (source fields) it carried.
     The company is left to the caller, who resolves it when email or company changed.
     """
-    changes = _set_fields(lead, {k: v for k, v in cleaned.items() if k in PROFILE_FIELDS and v})
+    changes = _set_fields(lead, {k: v for k, v in cleaned.items() if k in CAPTURED_FIELDS and _captured(k, v)})
     touch = {name: cleaned[name] for name in TOUCH_FIELDS if cleaned.get(name)}
     if touch:
         for name in TOUCH_FIELDS:
@@ -204,6 +241,7 @@ def _capture_again(lead: Lead, cleaned: dict, actor, actor_type, channel: str) -
     if "email" in changes or "company_name" in changes:
         lead.company = resolve_company(email=lead.email, company_name=lead.company_name)
     lead.save()
+    qualification = qualification_changes(changes)
     timeline.record(
         lead,
         EventKind.CAPTURED,
@@ -212,6 +250,10 @@ def _capture_again(lead: Lead, cleaned: dict, actor, actor_type, channel: str) -
         occurred_at=now,
         data={"channel": channel, "changes": changes, "touch": touch},
     )
+    for data in qualification_events(qualification):
+        timeline.record(
+            lead, EventKind.QUALIFICATION_CHANGED, actor=actor, actor_type=actor_type, occurred_at=now, data=data
+        )
     return lead
 
 
@@ -260,7 +302,12 @@ def update_lead(
         current.updated_at = now
         current.version += 1
         current.save()
-        timeline.record(current, EventKind.UPDATED, actor=actor, data={"changes": diff})
+        qualification = qualification_changes(diff)
+        if diff:
+            data = {"changes": {name: [jsonable(old), jsonable(new)] for name, (old, new) in diff.items()}}
+            timeline.record(current, EventKind.UPDATED, actor=actor, occurred_at=now, data=data)
+        for data in qualification_events(qualification):
+            timeline.record(current, EventKind.QUALIFICATION_CHANGED, actor=actor, occurred_at=now, data=data)
     return current
 
 
@@ -302,6 +349,8 @@ def _last_change(current: Lead, stale: list[str], expected: dict) -> TimelineEve
     named = [name for name in stale if name != "version"]
     if not named:
         return events.filter(kind__in=VERSION_KINDS).first()
+    if all(name in QUALIFICATION_FIELDS for name in named):
+        return events.filter(kind=EventKind.QUALIFICATION_CHANGED, data__field__in=named).first()
     events = events.filter(kind__in=[EventKind.UPDATED, EventKind.CAPTURED], data__changes__has_any_keys=named)
     if named == ["custom"] and isinstance(expected.get("custom"), dict):
         # Custom fields are one column: find the change to the keys this editor saw differently.
@@ -337,33 +386,6 @@ def _check_email_free(current: Lead, email: str) -> None:
         )
 
 
-def change_stage(*, lead: Lead, stage: str, actor, reason: str = "") -> Lead:
-    """Move the lead to `stage`, keeping when it entered each stage, on the timeline."""
-    if stage not in Stage.values:
-        raise FieldErrors({"stage": f"must be one of {', '.join(Stage.values)}."})
-    try:
-        reason = clean_text(reason, limit=500)
-    except ValueError as error:
-        raise FieldErrors({"reason": str(error)}) from error
-    with transaction.atomic():
-        current = Lead.objects.select_for_update().get(pk=lead.pk)
-        if current.stage == stage:
-            return current
-        previous, now = current.stage, timezone.now()
-        current.stage = stage
-        current.stage_entered_at = {**current.stage_entered_at, stage: now.isoformat()}
-        current.updated_at = now
-        current.version += 1
-        current.save(update_fields=["stage", "stage_entered_at", "updated_at", "version"])
-        timeline.record(
-            current,
-            EventKind.STAGE_CHANGED,
-            actor=actor,
-            data={"from": previous, "to": stage, "reason": reason},
-        )
-    return current
-
-
 def assign_owner(*, lead: Lead, owner, actor) -> Lead:
     """Give the lead to `owner` (None puts it back in its team's queue)."""
     if actor is not None and not actor.may_assign_to(owner):
@@ -395,28 +417,12 @@ def assign_owner(*, lead: Lead, owner, actor) -> Lead:
     return current
 
 
-def _bulk_targets(lead_ids: list[int], actor) -> list[Lead]:
-    if len(lead_ids) > MAX_BULK:
-        raise LeadError("too_many", f"Pick at most {MAX_BULK} leads at a time.")
-    return list(Lead.objects.visible_to(actor).filter(pk__in=lead_ids))
-
-
 def bulk_assign(*, lead_ids: list[int], owner, actor) -> int:
     """Assign every lead in `lead_ids` the actor may change; return how many changed hands."""
     changed = 0
-    for lead in _bulk_targets(lead_ids, actor):
+    for lead in bulk_targets(lead_ids, actor):
         before = lead.owner_id
         if assign_owner(lead=lead, owner=owner, actor=actor).owner_id != before:
-            changed += 1
-    return changed
-
-
-def bulk_change_stage(*, lead_ids: list[int], stage: str, actor, reason: str = "") -> int:
-    """Move every lead in `lead_ids` the actor may change to `stage`; return how many moved."""
-    changed = 0
-    for lead in _bulk_targets(lead_ids, actor):
-        if lead.stage != stage:
-            change_stage(lead=lead, stage=stage, actor=actor, reason=reason)
             changed += 1
     return changed
 

@@ -9,6 +9,8 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.dateparse import parse_datetime
 
+from leadflow.leads.countries import country_name
+from leadflow.leads.lifecycle import QUALIFICATION_CHOICES
 from leadflow.leads.models import ActorType, CallOutcome, ConsentStatus, EventKind, Lead, Stage
 
 register = template.Library()
@@ -30,13 +32,21 @@ TIMELINE_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
             EventKind.OWNER_CHANGED,
             EventKind.SCORE_CHANGED,
             EventKind.CONSENT_CHANGED,
+            EventKind.QUALIFICATION_CHANGED,
         ),
     ),
     "records": ("Merges & data", (EventKind.MERGED, EventKind.MERGE_UNDONE, EventKind.EXPORTED, EventKind.ERASED)),
 }
 _GROUP_OF_KIND = {kind: slug for slug, (_, kinds) in TIMELINE_GROUPS.items() for kind in kinds}
-_FIELD_LABELS = {"owner_id": "Owner", "company_name": "Company", "consent_status": "Consent", "custom": "Custom fields"}
-_CHOICE_LABELS = {"stage": Stage, "consent_status": ConsentStatus}
+_FIELD_LABELS = {
+    "owner_id": "Owner",
+    "company_name": "Company",
+    "consent_status": "Consent",
+    "custom": "Custom fields",
+    "purchase_timeline": "Timeline",
+    "time_zone": "Time zone",
+}
+_CHOICE_LABELS = {"stage": Stage, "consent_status": ConsentStatus, **QUALIFICATION_CHOICES}
 
 
 @register.filter
@@ -76,6 +86,25 @@ def _label(choices, value: Any) -> str:
     if value in choices.values:
         return str(choices(value).label)
     return "" if value is None else str(value)
+
+
+@register.filter
+def qualification_change(data: Any) -> str:
+    """Return a QUALIFICATION_CHANGED event as 'Budget: Unknown → Approved'."""
+    if not isinstance(data, dict):
+        return ""
+    name = str(data.get("field", ""))
+    old, new = (field_value(name, data.get(key)) for key in ("from", "to"))
+    return f"{field_label(name)}: {old} → {new}"
+
+
+def field_value(name: str, value: Any) -> str:
+    """Return a stored field value for people: choice labels, country names, em dash for empty."""
+    if name in _CHOICE_LABELS:
+        return _label(_CHOICE_LABELS[name], value) or "—"
+    if name == "country" and isinstance(value, str) and value:
+        return country_name(value)
+    return plain(value)
 
 
 @register.filter
@@ -122,9 +151,7 @@ def changes(data: Any) -> list[tuple[str, str, str]]:
                 if old.get(key) != new.get(key):
                     rows.append((str(key), plain(old.get(key)), plain(new.get(key))))
             continue
-        if name in _CHOICE_LABELS:
-            old, new = _label(_CHOICE_LABELS[name], old), _label(_CHOICE_LABELS[name], new)
-        rows.append((field_label(str(name)), plain(old), plain(new)))
+        rows.append((field_label(str(name)), field_value(str(name), old), field_value(str(name), new)))
     return rows
 
 

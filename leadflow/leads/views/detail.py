@@ -16,12 +16,15 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from leadflow.accounts.models import Role, User
 from leadflow.leads import queries, services
+from leadflow.leads.countries import country_name
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.forms import assignable_owners
-from leadflow.leads.models import CallOutcome, Lead, LeadMerge, LeadStatus, Stage
+from leadflow.leads.lifecycle import QUALIFICATION_CHOICES, QUALIFICATION_FIELDS
+from leadflow.leads.models import CallOutcome, Lead, LeadMerge, LeadStatus, QualificationGate
 from leadflow.leads.services.merge import MERGE_FIELDS, default_choices
 from leadflow.leads.templatetags.lead_timeline import TIMELINE_GROUPS
 from leadflow.leads.views.detail_fields import EDITABLE, PROFILE, FieldForm, FieldView, save_field
+from leadflow.leads.views.qualification import gate_context, stage_context
 
 TIMELINE_PAGE = 50
 LEAD_CHANGED = "lead-changed"
@@ -76,12 +79,15 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     merges = list(merges.defer("winner_before", "winner_after", "loser_before", "moved_event_ids")[:20])
     open_merges = [merge for merge in merges if merge.undone_at is None]
     undoable = open_merges[0].pk if open_merges and open_merges[0].loser.status == LeadStatus.MERGED else None
+    gate = QualificationGate.current()
     context = {
         **_timeline_context(lead, request.GET.get("show", "")),
+        **stage_context(lead, gate),
+        **gate_context(lead, gate),
         "fields": [FieldView(lead, name) for name in PROFILE],
+        "qualification_fields": [FieldView(lead, name) for name in QUALIFICATION_FIELDS],
         "consent": FieldView(lead, "consent_status"),
         "custom_fields": [FieldView(lead, "custom", key=str(key)) for key in lead.custom],
-        "stages": Stage.choices,
         "merges": merges,
         "undoable": undoable,
         "just_merged": next((m for m in open_merges if str(m.pk) == request.GET.get("merged")), None),
@@ -110,6 +116,9 @@ def lead_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     field, saved = save_field(request.user, lead, name, form.cleaned_data)
     added = saved and name == "custom" and form.cleaned_data["new"]
     context = {"field": field, "lead": field.lead, "added": added}
+    if saved and name in QUALIFICATION_FIELDS:
+        # The gate and the stage control's hints follow the answers: swap them in too.
+        context.update(qualified=True, **stage_context(field.lead), **gate_context(field.lead))
     response = render(request, "leads/detail.html#field_saved", context)
     return _changed(response) if saved else response
 
@@ -176,24 +185,6 @@ def _flash_form(request: HttpRequest, form: forms.Form, success: str) -> None:
         messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
     else:
         messages.success(request, success)
-
-
-@require_POST
-@login_required
-def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _visible(request, pk)
-    stage, error = request.POST.get("stage", ""), ""
-    before = lead.stage
-    try:
-        lead = services.change_stage(lead=lead, stage=stage, actor=request.user)
-    except FieldErrors as problem:
-        error = problem.errors.get("stage", problem.message)
-    if not request.htmx:
-        if error:
-            messages.error(request, error)
-        return redirect(lead.get_absolute_url())
-    response = render(request, "leads/detail.html#stage", {"lead": lead, "stages": Stage.choices, "stage_error": error})
-    return _changed(response) if lead.stage != before else response
 
 
 @require_http_methods(["GET", "POST"])
@@ -281,8 +272,10 @@ def _merge_value(lead: Lead, name: str) -> str:
         return str(lead.owner) if lead.owner else ""
     if name == "stage":
         return lead.get_stage_display()
-    if name == "consent_status":
-        return lead.get_consent_status_display()
+    if name == "consent_status" or name in QUALIFICATION_CHOICES:
+        return getattr(lead, f"get_{name}_display")()
+    if name == "country" and lead.country:
+        return f"{country_name(lead.country)} ({lead.country})"
     if name == "phone":
         return lead.phone_display
     return str(getattr(lead, name) or "")

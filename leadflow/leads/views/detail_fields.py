@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django import forms
 
 from leadflow.accounts.models import User
 from leadflow.leads import services
+from leadflow.leads.countries import COUNTRIES, country_name
 from leadflow.leads.errors import EditConflict, FieldErrors, LeadError
+from leadflow.leads.fields import FIRMOGRAPHIC_FIELDS, time_zones
+from leadflow.leads.lifecycle import QUALIFICATION_CHOICES, QUALIFICATION_FIELDS
 from leadflow.leads.models import ConsentStatus, Lead
 from leadflow.leads.templatetags.lead_timeline import field_label, plain
 
-PROFILE = ("first_name", "last_name", "email", "phone", "title", "company_name")
-EDITABLE = frozenset((*PROFILE, "consent_status", "custom"))
-INPUT_TYPES = {"email": "email", "phone": "tel"}
+PROFILE = ("first_name", "last_name", "email", "phone", "title", "company_name", *FIRMOGRAPHIC_FIELDS)
+EDITABLE = frozenset((*PROFILE, *QUALIFICATION_FIELDS, "consent_status", "custom"))
+INPUT_TYPES = {"email": "email", "phone": "tel", "company_size": "number", "budget_amount": "number"}
+CHOICES = {"consent_status": ConsentStatus, **QUALIFICATION_CHOICES}
+COUNTRY_CHOICES = [("", "—"), *sorted(COUNTRIES.items(), key=lambda item: item[1])]
 
 
 class FieldForm(forms.Form):
@@ -56,8 +62,14 @@ class FieldView:
     def text(self) -> str:
         if self.name == "phone":
             return self.lead.phone_display
-        if self.name == "consent_status":
-            return self.lead.get_consent_status_display()
+        if self.name in CHOICES:
+            return str(CHOICES[self.name](self.value).label) if self.value in CHOICES[self.name].values else ""
+        if self.name == "country" and self.value:
+            return f"{country_name(self.value)} ({self.value})"
+        if self.name == "company_size" and self.value is not None:
+            return f"{self.value:,}"
+        if self.name == "budget_amount" and self.value is not None:
+            return f"{self.value:,.2f}"
         return "" if self.value in (None, "") else plain(self.value)
 
     @property
@@ -78,11 +90,32 @@ class FieldView:
 
     @property
     def multiline(self) -> bool:
-        return "\n" in self.input_value
+        return self.name == "need_notes" or "\n" in self.input_value
 
     @property
     def choices(self) -> list[tuple[str, str]]:
-        return ConsentStatus.choices if self.name == "consent_status" else []
+        if self.name == "country":
+            return COUNTRY_CHOICES
+        return CHOICES[self.name].choices if self.name in CHOICES else []
+
+    @property
+    def is_unknown(self) -> bool:
+        """Return True for a BANT answer still 'unknown', shown as a prompt rather than a value."""
+        return self.name in QUALIFICATION_CHOICES and self.value == QUALIFICATION_CHOICES[self.name].UNKNOWN
+
+    @property
+    def datalist(self) -> str:
+        return "time-zones" if self.name == "time_zone" else ""
+
+    @property
+    def suggestions(self) -> list[str]:
+        """Return the values offered while typing: IANA time zones by region."""
+        return time_zone_names() if self.name == "time_zone" else []
+
+
+@cache
+def time_zone_names() -> list[str]:
+    return sorted(zone for zone in time_zones() if "/" in zone and not zone.startswith(("Etc/", "SystemV/")))
 
 
 def save_field(user: User, lead: Lead, name: str, data: dict) -> tuple[FieldView, bool]:

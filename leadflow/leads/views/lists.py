@@ -18,10 +18,12 @@ from django_htmx.http import HttpResponseClientRedirect
 from leadflow.leads import queries, services
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.fields import CONTROL_CHARS
-from leadflow.leads.forms import BulkActionForm, NewLeadForm, SavedViewForm, assignable_owners
-from leadflow.leads.models import Company, Lead, SavedView, Stage
+from leadflow.leads.forms import BulkActionForm, BulkEnrollForm, NewLeadForm, SavedViewForm, assignable_owners
+from leadflow.leads.lifecycle import skip_summary
+from leadflow.leads.models import Company, DisqualifyReason, Lead, SavedView, Stage
 from leadflow.leads.normalise import NormaliseError, email_key, normalise_email, normalise_phone
 from leadflow.leads.services import bulk as bulk_jobs
+from leadflow.leads.views.detail_fields import COUNTRY_CHOICES
 
 LIST_PARAMS = ("q", "stage", "owner", "source", "score_min", "score_max", "created_from", "created_to", "sort")
 FILTER_LABELS = {
@@ -124,6 +126,8 @@ def _list_context(request: HttpRequest, params) -> dict:
         "owners": assignable_owners(user),
         "may_unassign": user.may_assign_to(None),
         "stages": Stage.choices,
+        "disqualify_reasons": DisqualifyReason.objects.active(),
+        "sequences": _enrollable_sequences(user),
         "default_sort": queries.DEFAULT_SORT,
         "saved_views": SavedView.objects.filter(user=user)[:MAX_SAVED_VIEWS],
     }
@@ -185,9 +189,7 @@ def _run_bulk(form: BulkActionForm, user) -> tuple[str, bool]:
             changed = services.bulk_assign(lead_ids=ids, owner=owner, actor=user)
             done = f"assigned to {owner}" if owner else "moved to the unassigned queue"
         else:
-            stage = form.cleaned_data["stage"]
-            changed = services.bulk_change_stage(lead_ids=ids, stage=stage, actor=user)
-            done = f"moved to {Stage(stage).label}"
+            return _run_bulk_stage(form, ids, user)
     except LeadError as error:
         return error.message, False
     if changed == len(ids):
@@ -195,13 +197,78 @@ def _run_bulk(form: BulkActionForm, user) -> tuple[str, bool]:
     return f"{changed:,} of {_count(len(ids), 'selected lead')} {done}; the others needed no change.", True
 
 
+def _run_bulk_stage(form: BulkActionForm, ids: list[int], user) -> tuple[str, bool]:
+    """Move the selected leads; say how many moved and how many were skipped, and why."""
+    stage = form.cleaned_data["stage"]
+    try:
+        result = services.bulk_change_stage(lead_ids=ids, stage=stage, actor=user, reason=form.cleaned_data["reason"])
+    except FieldErrors as error:
+        return " ".join(error.errors.values()), False
+    done = f"moved to {Stage(stage).label}"
+    if result.changed == len(ids):
+        return f"{_count(result.changed)} {done}.", True
+    message = f"{result.changed:,} of {_count(len(ids), 'selected lead')} {done}"
+    if not result.skipped_total:
+        return f"{message}; the others needed no change.", True
+    message = f"{message}. {skip_summary(result.skipped)}"
+    if result.unchanged:
+        message += f" {result.unchanged:,} already there."
+    return message, bool(result.changed)
+
+
 def _start_bulk_job(request: HttpRequest, form: BulkActionForm, query: str) -> HttpResponse:
     """Queue the action for every lead matching `query` and send the browser to its progress page."""
     job = bulk_jobs.start_bulk_job(
-        actor=request.user, query=query, action=form.cleaned_data["action"], value=form.job_value()
+        actor=request.user,
+        query=query,
+        action=form.cleaned_data["action"],
+        value=form.job_value(),
+        reason=form.cleaned_data.get("reason", ""),
     )
     url = reverse("leads:job", args=[job.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+ENROLL_WORDS = {
+    "enrolled": "enrolled",
+    "queued": "queued to enroll in the background",
+    "already_enrolled": "already in it",
+    "suppressed": "not emailable (unsubscribed, bounced or erased)",
+    "consent_withdrawn": "who withdrew consent",
+    "lead_inactive": "merged or erased",
+    "no_email": "without an email address",
+}
+
+
+def _enrollable_sequences(user) -> list:
+    """The nurture sequences the bulk bar offers."""
+    from leadflow.nurture import queries as nurture_queries
+
+    return nurture_queries.enrollable_sequences()
+
+
+def _run_bulk_enroll(request: HttpRequest, back: QueryDict) -> tuple[str, bool]:
+    """Put the selected (or every matching) lead in the chosen nurture sequence."""
+    from leadflow.nurture import queries as nurture_queries
+    from leadflow.nurture import services as nurture
+
+    form = BulkEnrollForm(request.POST)
+    if not form.is_valid():
+        return " ".join(str(error) for errors in form.errors.values() for error in errors), False
+    sequences = {sequence.pk: sequence for sequence in nurture_queries.enrollable_sequences()}
+    sequence = sequences.get(form.cleaned_data["sequence"])
+    if sequence is None:
+        return "That sequence is gone or still a draft; reload the page and pick another.", False
+    ids = [] if form.all_matching else form.lead_ids()
+    try:
+        counts = nurture.enroll_from_list(
+            sequence=sequence, actor=request.user, lead_ids=ids, query=urlencode(filter_params(back))
+        )
+    except queries.FilterError as error:
+        return f"These filters have errors ({error}); correct them first.", False
+    parts = [f"{count:,} {ENROLL_WORDS.get(code, code.replace('_', ' '))}" for code, count in counts.items() if count]
+    ok = bool(counts.get("enrolled") or counts.get("queued"))
+    return f"“{sequence.name}”: {', '.join(parts) or 'nobody to enroll'}.", ok
 
 
 @require_POST
@@ -209,9 +276,13 @@ def _start_bulk_job(request: HttpRequest, form: BulkActionForm, query: str) -> H
 def bulk_action(request: HttpRequest) -> HttpResponse:
     form = BulkActionForm(request.POST, user=request.user, owners=assignable_owners(request.user))
     back = QueryDict(request.POST.get("next", "")[:4000])
-    if form.is_valid() and form.all_matching:
+    if request.POST.get("action") == "enroll":
+        message, ok = _run_bulk_enroll(request, back)
+    elif form.is_valid() and form.all_matching:
         try:
             return _start_bulk_job(request, form, urlencode(filter_params(back)))
+        except FieldErrors as error:
+            message, ok = " ".join(error.errors.values()), False
         except LeadError as error:
             message, ok = error.message, False
         except queries.FilterError as error:
@@ -349,7 +420,8 @@ def lead_new(request: HttpRequest) -> HttpResponse:
             return redirect("leads:new" if request.POST.get("then") == "another" else result.lead.get_absolute_url())
     duplicates = _duplicates(request.user, form.data.get("email", ""), form.data.get("phone", ""))
     focus = next((name for name in form.fields if name in form.errors), "first_name")
-    return render(request, "leads/new.html", {"form": form, "focus": focus, **duplicates})
+    context = {"form": form, "focus": focus, "countries": COUNTRY_CHOICES[1:], **duplicates}
+    return render(request, "leads/new.html", context)
 
 
 @require_GET

@@ -1,5 +1,6 @@
 """Load demo data: teams, users of every role and a few hundred leads with their history."""
 
+import importlib
 import random
 import secrets
 from datetime import timedelta
@@ -12,9 +13,24 @@ from django.utils import timezone
 from leadflow.accounts.models import Role, Team, User
 from leadflow.accounts.services import create_user
 from leadflow.leads import services
-from leadflow.leads.models import CallOutcome, EventKind, Lead, Stage
+from leadflow.leads.lifecycle import GATED_STAGES, Authority, Budget, Need, PurchaseTimeline
+from leadflow.leads.models import CallOutcome, DisqualifyReason, EventKind, Lead, Stage
 from leadflow.leads.timeline import record
 from leadflow.lib import fakedata
+
+# Where demo leads are and what their organisations look like.
+PLACES = (
+    ("US", "America/New_York"),
+    ("US", "America/Los_Angeles"),
+    ("GB", "Europe/London"),
+    ("DE", "Europe/Berlin"),
+    ("FR", "Europe/Paris"),
+    ("NL", "Europe/Amsterdam"),
+    ("CA", "America/Toronto"),
+    ("AU", "Australia/Sydney"),
+)
+INDUSTRIES = ("Software", "Manufacturing", "Retail", "Healthcare", "Financial services", "Education", "Logistics")
+RECYCLE_REASONS = ("No project before next year", "Went quiet after the demo", "Budget frozen until Q3")
 
 PERSONAS = (
     ("maria", Role.MANAGER, "East", "Maria", "Lopez"),
@@ -38,6 +54,7 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(10)
             self._create_people(password)
             self._create_leads(leads, random.Random(seed))
+            self._seed_apps(random.Random(seed))
             login_file.parent.mkdir(parents=True, exist_ok=True)
             login_file.write_text(password)
             login_file.chmod(0o600)
@@ -46,6 +63,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Sign in as admin / {password}  (demo users maria, alice, bob, carol and mark share this password)"
         )
+
+    def _seed_apps(self, rng: random.Random) -> None:
+        """Let each step of the journey add its demo: scores, routing, nurture, email, the predictive model."""
+        for app in ("scoring", "routing", "nurture", "mail", "predictive"):
+            module = importlib.import_module(f"leadflow.{app}.demo")
+            module.seed(rng=rng)
 
     def _create_people(self, password: str) -> None:
         teams = {name: Team.objects.get_or_create(name=name)[0] for name in ("East", "West")}
@@ -85,6 +108,14 @@ class Command(BaseCommand):
                 "campaign": rng.choice(fakedata.CAMPAIGNS),
                 "landing_page": "https://shop.example" + rng.choice(fakedata.PAGES),
             }
+            if work:
+                country, zone = rng.choice(PLACES)
+                data.update(
+                    country=country,
+                    time_zone=zone,
+                    industry=rng.choice(INDUSTRIES),
+                    company_size=rng.choice((8, 25, 60, 140, 400, 1200, 5000)),
+                )
             owner = rng.choice(reps) if rng.random() < 0.75 else None
             lead = services.record_lead(data=data, channel="demo", owner=owner).lead
             if owner is None:
@@ -128,4 +159,24 @@ class Command(BaseCommand):
                 else:
                     services.add_note(lead=lead, text="Asked for pricing for their team.", actor=owner)
         if rng.random() < 0.6:
-            services.change_stage(lead=lead, stage=rng.choice(stages), actor=owner)
+            self._move(lead, rng, owner, rng.choice(stages))
+
+    def _move(self, lead: Lead, rng: random.Random, owner, stage: str) -> None:
+        """Move the lead as a person would: qualify it first for SQL and later, give a reason to drop it."""
+        reason = ""
+        if stage in GATED_STAGES:
+            answers = {
+                "budget": rng.choice((Budget.PLANNED, Budget.APPROVED)),
+                "authority": rng.choice((Authority.INFLUENCER, Authority.DECISION_MAKER)),
+                "need": rng.choice((Need.LOW, Need.HIGH)),
+                "purchase_timeline": rng.choice((PurchaseTimeline.MONTH, PurchaseTimeline.QUARTER)),
+                "budget_amount": str(rng.choice((5_000, 12_000, 25_000, 60_000))),
+            }
+            lead = services.update_lead(lead=lead, changes=answers, actor=owner)
+        elif stage == Stage.DISQUALIFIED:
+            reason = rng.choice(
+                list(DisqualifyReason.objects.active().values_list("label", flat=True)) or ["Not a fit"]
+            )
+        elif stage == Stage.RECYCLED:
+            reason = rng.choice(RECYCLE_REASONS)
+        services.change_stage(lead=lead, stage=stage, actor=owner, reason=reason)

@@ -17,6 +17,16 @@
   var given = read(CONSENT);
   var consent = given === "1" || (given !== "0" && optional);
   var queue = [], timer = 0, domain = null, lastUrl = "", referrer = d.referrer;
+  /* A click in a Leadflow email adds lf_e=SIGNED to the link: sent once with the next batch, then dropped from the address. */
+  var identify = "", EMAIL_PARAM = /([?&])lf_e=([A-Za-z0-9._-]{1,200})(&|$)/;
+  var found = location.search.match(EMAIL_PARAM);
+  if (found) {
+    identify = found[2];
+    if (w.history && w.history.replaceState) {
+      var search = location.search.replace(EMAIL_PARAM, function (all, lead, value, tail) { return tail ? lead : ""; });
+      w.history.replaceState(w.history.state, "", location.pathname + search + location.hash);
+    }
+  }
 
   function read(name) {
     var match = d.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
@@ -99,7 +109,9 @@
         events[i] = { type: e.type, url: e.url, title: e.title, referrer: e.referrer, session: e.session,
                       age_ms: Math.min(Math.max(now - e.at, 0), 86400000) };
       }
-      send(JSON.stringify({ site: site, visitor: id, consent: given === "1", events: events }));
+      var batch = { site: site, visitor: id, consent: given === "1", events: events };
+      if (identify) { batch.identify = identify; identify = ""; }
+      send(JSON.stringify(batch));
     }
   }
   function forget() {
