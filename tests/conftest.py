@@ -16,6 +16,22 @@ from leadflow.leads import services
 from leadflow.leads.models import Lead
 
 PASSWORD = "correct-horse-battery"
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Give every transactional test a serialized rollback.
+
+    A transactional test ends by emptying every table, which would also remove what the
+    migrations seed (the default scoring rules, the qualification gate, the disqualify
+    reasons) from under the tests that run after it on the same worker. With a serialized
+    rollback the database is put back as the migrations left it.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback"):
+            continue
+        item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
+                        append=False)  # fmt: skip
 _counter = itertools.count(1)
 
 

@@ -79,6 +79,7 @@ class Sink:
 
 
 # The worker's periodic-job loop, as `leadflow scheduler` runs it, timing every job run (written out at SIGTERM).
+LANES = ("main", "fast")
 TIMED_SCHEDULER = r"""
 import json, os, sys, time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.settings")
@@ -96,7 +97,7 @@ for job in scheduler.JOBS.values():
         finally:
             timings.setdefault(name, []).append((time.perf_counter() - start) * 1000)
     job.function = timed
-scheduler.loop()
+scheduler.loop(lane=sys.argv[2])
 with open(sys.argv[1], "w") as out:
     json.dump(timings, out)
 """
@@ -123,13 +124,16 @@ class ServerWithWorker:
         self.process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
-        self.timings_path = bench_dir() / "auto_reply_jobs.json"
-        self.timings_path.unlink(missing_ok=True)
+        # As `leadflow worker` runs them: the task queue, and the scheduler's main and fast lanes.
+        self.timings_paths = [bench_dir() / f"auto_reply_jobs_{lane}.json" for lane in LANES]
+        for path in self.timings_paths:
+            path.unlink(missing_ok=True)
         self.workers = [
             subprocess.Popen([_bin("leadflow"), "tasks"], env=env, cwd=ROOT, stdout=self.log_file,
                              stderr=subprocess.STDOUT),
-            subprocess.Popen([sys.executable, "-c", TIMED_SCHEDULER, str(self.timings_path)], env=env, cwd=ROOT,
-                             stdout=self.log_file, stderr=subprocess.STDOUT),
+            *(subprocess.Popen([sys.executable, "-c", TIMED_SCHEDULER, str(path), lane], env=env, cwd=ROOT,
+                               stdout=self.log_file, stderr=subprocess.STDOUT)
+              for path, lane in zip(self.timings_paths, LANES, strict=True)),
         ]  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -142,10 +146,12 @@ class ServerWithWorker:
 
     def job_timings(self) -> dict[str, dict[str, float]]:
         """Return how long each periodic job's runs took, slowest total first."""
-        try:
-            raw = json.loads(self.timings_path.read_text())
-        except (OSError, ValueError):
-            return {}
+        raw: dict[str, list[float]] = {}
+        for path in self.timings_paths:
+            try:
+                raw.update(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
         rows = {name: {"runs": len(ms), "total_s": round(sum(ms) / 1000, 2), **summary(ms)} for name, ms in raw.items()}
         for row in rows.values():
             row.pop("count", None)

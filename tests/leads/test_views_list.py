@@ -253,7 +253,8 @@ def test_list_queries_do_not_grow_with_the_rows(client, persona, request, django
         make_lead(owner=owner if n % 2 else None, team=east, company_name=f"Company {n % 7}")
     many = count_queries(client, "/")
     assert many == few
-    with django_assert_max_num_queries(10):
+    # Session and user, the page itself, the filters' choices (owners, reasons, sequences) and the header's alerts.
+    with django_assert_max_num_queries(12):
         client.get("/", {"q": "dana", "stage": "lead", "sort": "-score"})
 
 

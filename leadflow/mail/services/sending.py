@@ -63,8 +63,6 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -75,6 +73,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leadflow.leads.models import ActorType, EventKind, TimelineEvent
+from leadflow.lib.db import unsynced_transaction
 from leadflow.mail.backend import EmailBackend as TwoPhaseBackend
 from leadflow.mail.models import Kind, OutboxMessage, Status
 from leadflow.mail.queries import suppression_reasons
@@ -156,30 +155,6 @@ def close_suppressed(batch: Batch) -> list[OutboxMessage]:
     return [row for row in batch.rows if row.pk not in reasons]
 
 
-@contextmanager
-def _quick_commit() -> Iterator[None]:
-    """A transaction whose commit does not wait for the disk (see the module docstring)."""
-    if connection.in_atomic_block or connection.vendor not in {"sqlite", "postgresql"}:
-        with transaction.atomic():
-            yield
-        return
-    if connection.vendor == "postgresql":
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-            yield
-        return
-    connection.ensure_connection()
-    raw = connection.connection
-    (level,) = raw.execute("PRAGMA synchronous").fetchone()
-    raw.execute("PRAGMA synchronous = NORMAL")
-    try:
-        with transaction.atomic():
-            yield
-    finally:
-        raw.execute(f"PRAGMA synchronous = {int(level)}")
-
-
 def mark_sent(batch: Batch, rows: list[OutboxMessage]) -> dict[int, int | None]:
     """Mark the rows this worker still holds as sent and write EMAIL_SENT; return {row id: event id}.
 
@@ -187,7 +162,7 @@ def mark_sent(batch: Batch, rows: list[OutboxMessage]) -> dict[int, int | None]:
     """
     if not rows:
         return {}
-    with _quick_commit():
+    with unsynced_transaction():
         held = set(
             OutboxMessage.objects.select_for_update()
             .filter(pk__in=[row.pk for row in rows], claim_token=batch.token, status=Status.QUEUED)

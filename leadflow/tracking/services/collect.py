@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 
@@ -12,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from leadflow.lib.db import unsynced_transaction
 from leadflow.tracking.batch import UTM_NAMES, Batch, BatchError
 from leadflow.tracking.models import PageView, Visitor
 from leadflow.tracking.queries import SiteInfo
@@ -76,35 +75,13 @@ def _time_for_column():
     return connection.ops.adapt_datetimefield_value
 
 
-@contextmanager
-def _page_view_transaction() -> Iterator[None]:
+def _page_view_transaction():
     """Open a transaction that commits without waiting for the disk, unless LEADFLOW_TRACKING_DURABLE is set.
 
     Page views come by the thousand a second; syncing every batch to disk would cap
-    the collector at the disk's flush rate. A crash of the process loses nothing; a
-    power cut can lose the last moments of page views, and never corrupts the database.
+    the collector at the disk's flush rate.
     """
-    relax = not settings.LEADFLOW_TRACKING_DURABLE and not connection.in_atomic_block
-    if not relax or connection.vendor not in {"sqlite", "postgresql"}:
-        with transaction.atomic():
-            yield
-        return
-    if connection.vendor == "postgresql":
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-            yield
-        return
-    # SQLite takes the sync level only outside a transaction; it is put back afterwards.
-    connection.ensure_connection()
-    raw = connection.connection
-    (level,) = raw.execute("PRAGMA synchronous").fetchone()
-    raw.execute("PRAGMA synchronous = NORMAL")
-    try:
-        with transaction.atomic():
-            yield
-    finally:
-        raw.execute(f"PRAGMA synchronous = {int(level)}")
+    return unsynced_transaction(relax=not settings.LEADFLOW_TRACKING_DURABLE)
 
 
 def _touch_visitor(key: str, seen_at, due, stale_before) -> tuple[int, int | None, object]:
