@@ -18,20 +18,31 @@ from leadflow.leads.models import Lead
 PASSWORD = "correct-horse-battery"
 
 
-def pytest_collection_modifyitems(items) -> None:
-    """Give every transactional test a serialized rollback.
+MIGRATION_SEEDS = (
+    ("leadflow.leads.migrations.0005_qualification_gate_and_reasons", "seed", "leads", "DisqualifyReason"),
+    ("leadflow.scoring.migrations.0001_initial", "seed_defaults", "scoring", "ScoringSettings"),
+)
 
-    A transactional test ends by emptying every table, which would also remove what the
-    migrations seed (the default scoring rules, the qualification gate, the disqualify
-    reasons) from under the tests that run after it on the same worker. With a serialized
-    rollback the database is put back as the migrations left it.
+
+@pytest.fixture(autouse=True)
+def migration_seeds(request) -> None:
+    """Put back what the migrations seed (scoring rules, the qualification gate, disqualify reasons).
+
+    A transactional test ends by emptying every table, seeded rows included, and later
+    tests on the same worker would otherwise find them gone.
     """
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker is None or not marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback"):
-            continue
-        item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
-                        append=False)  # fmt: skip
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        if "db" not in request.fixturenames:
+            return
+        request.getfixturevalue("db")
+    import importlib
+
+    from django.apps import apps
+
+    for module, function, app, model in MIGRATION_SEEDS:
+        if not apps.get_model(app, model).objects.exists():
+            getattr(importlib.import_module(module), function)(apps, None)
 _counter = itertools.count(1)
 
 
