@@ -79,6 +79,8 @@ def test_a_rep_enrolls_a_lead_and_sends_a_snippet_from_the_lead_page(page, live_
     expect(card).to_contain_text("Not in any sequence.")
     card.locator("select[name=sequence]").select_option(label="Trial tips")
     card.get_by_role("button", name="Enroll").click()
+    # The sequence's name is also in the picker, so wait for the card to stop saying "Not in any sequence".
+    expect(page.locator("#nurture-card")).not_to_contain_text("Not in any sequence.")
     expect(page.locator("#nurture-card")).to_contain_text("Trial tips")
     assert engine.run_due() == 1
     page.reload()
