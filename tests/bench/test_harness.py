@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import bench, bench_json
+
 SIZE = ["--leads", "300", "--events", "3000"]
-
-
-def bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LEADFLOW_BENCH_DIR": str(tmp_path), "LEADFLOW_VAR_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bench", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-
-
-def bench_json(tmp_path: Path, *args: str) -> dict:
-    done = bench(tmp_path, *args, "--json")
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_list_names_every_scenario(tmp_path):

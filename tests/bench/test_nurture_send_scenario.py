@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.run import bench_json
 
 
 def test_nurture_send_delivers_each_message_once_despite_the_kill(tmp_path):
-    env = {**os.environ, "LEADFLOW_BENCH_DIR": str(tmp_path), "LEADFLOW_VAR_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "nurture-send", "--leads", "600", "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = bench_json(tmp_path, "nurture-send", "--leads", "600")
     figures = result["figures"]
     assert figures["emails"] == 600
     assert figures["received"] == 600
