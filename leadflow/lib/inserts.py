@@ -1,0 +1,144 @@
+"""Compiled INSERT statements for hot write paths: one statement text per model, reused for every row.
+
+`Model.save()` and `bulk_create()` compile their SQL and run every field's full
+preparation chain on each call, and Django caps SQLite statements at 999 parameters
+(24 rows of a 40-column table). A `RowInserter` works out once per model which fields
+need a database conversion (dates, JSON, decimals) and which go in as they are, builds
+the statement text once per row count, and inserts many rows per statement up to the
+real parameter limit of the connection, reading the new primary keys back with
+RETURNING (SQLite 3.35+, PostgreSQL) in the order the rows were given, as
+`bulk_create` does. Model `save()` signals are not sent, as with `bulk_create`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connections, models
+
+# Field classes whose Python value is what the database adapters take, on both backends.
+PLAIN_FIELDS = (
+    models.AutoField,
+    models.BigAutoField,
+    models.BigIntegerField,
+    models.BooleanField,
+    models.CharField,
+    models.IntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.TextField,
+)
+PLAIN_EXCEPTIONS = (models.GenericIPAddressField,)
+MAX_ROWS_PER_STATEMENT = 1000
+
+
+class RowInserter:
+    """Insert instances of one model with one compiled statement per batch size.
+
+    `fields` names the concrete fields to write (default: every concrete field but an
+    auto primary key); the primary key of each inserted instance is set from RETURNING.
+    """
+
+    def __init__(self, model: type[models.Model], *, fields: Sequence[str] | None = None, using: str = "default"):
+        self.model = model
+        self.using = using
+        meta = model._meta
+        chosen = (
+            [meta.get_field(name) for name in fields]
+            if fields
+            else [
+                field
+                for field in meta.concrete_fields
+                if not (field.primary_key and isinstance(field, models.AutoField))
+            ]
+        )
+        self.fields = chosen
+        self.attnames = [field.attname for field in chosen]
+        self._statements: dict[int, str] = {}
+        self._converters: list[Callable[[Any], Any] | None] | None = None
+        self._pre_save = [
+            field for field in chosen if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        ]
+
+    @property
+    def connection(self):
+        return connections[self.using]
+
+    def insert(self, objs: Sequence[models.Model]) -> None:
+        """Insert `objs` (unsaved instances) and set their primary keys, in as few statements as fit."""
+        if not objs:
+            return
+        per_statement = self.rows_per_statement()
+        with self.connection.cursor() as cursor:
+            for start in range(0, len(objs), per_statement):
+                chunk = objs[start : start + per_statement]
+                params: list[Any] = []
+                for obj in chunk:
+                    params.extend(self.values(obj))
+                cursor.execute(self.statement(len(chunk)), params)
+                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                    obj.pk = pk
+                    obj._state.adding = False
+                    obj._state.db = self.using
+
+    def values(self, obj: models.Model) -> list[Any]:
+        """Return `obj`'s column values, converted for this connection, in statement order."""
+        for field in self._pre_save:
+            field.pre_save(obj, add=True)
+        converters = self.converters()
+        attnames = self.attnames
+        return [
+            getattr(obj, name) if convert is None else convert(getattr(obj, name))
+            for name, convert in zip(attnames, converters, strict=True)
+        ]
+
+    def converters(self) -> list[Callable[[Any], Any] | None]:
+        """Per field, None when the value goes in unchanged, else the field's conversion for this database."""
+        if self._converters is None:
+            connection = self.connection
+            self._converters = [
+                None
+                if field.is_relation or (isinstance(field, PLAIN_FIELDS) and not isinstance(field, PLAIN_EXCEPTIONS))
+                else _converter(field, connection)
+                for field in self.fields
+            ]
+        return self._converters
+
+    def rows_per_statement(self) -> int:
+        """As many rows as the connection's parameter limit allows, at most MAX_ROWS_PER_STATEMENT."""
+        return max(1, min(MAX_ROWS_PER_STATEMENT, parameter_limit(self.connection) // len(self.fields)))
+
+    def statement(self, rows: int) -> str:
+        """The INSERT text for `rows` rows, built once per row count."""
+        sql = self._statements.get(rows)
+        if sql is None:
+            quote = self.connection.ops.quote_name
+            columns = ", ".join(quote(field.column) for field in self.fields)
+            row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+            table = quote(self.model._meta.db_table)
+            returning = quote(self.model._meta.pk.column)
+            values = ", ".join([row] * rows)
+            # Only quoted model metadata and placeholders go into the text; values are parameters.
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {returning}"  # noqa: S608
+            self._statements[rows] = sql
+        return sql
+
+
+def _converter(field: models.Field, connection) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    return convert
+
+
+def parameter_limit(connection) -> int:
+    """How many parameters one statement may carry on `connection`."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    if connection.vendor == "postgresql":
+        return 65_535
+    return connection.features.max_query_params or 999
