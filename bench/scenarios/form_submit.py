@@ -1,19 +1,27 @@
-"""form-submit: form posts to /f/<slug>/submit.json against `leadflow run`: flat out under wrk, then paced at 300/s."""
+"""form-submit: form posts to /f/<slug>/submit.json against `leadflow run`: flat out under wrk, then paced at 300/s.
+
+The worker's fast lane (`leadflow scheduler --lane fast`) runs beside the server, as
+`leadflow run` does: it makes the leads of received posts. After the load the
+scenario waits for it to record every post, then checks that each accepted post
+became exactly one lead and reports the submission-to-lead lag.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import shutil
+import signal
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.database import bench_dir, log
+from bench.database import ROOT, bench_dir, log
 from bench.report import Result, Target, summary
-from bench.scenarios.api_create import Server, request
+from bench.scenarios.api_create import Server, _bin, request
 from bench.wrk import REPORT_LUA, run_wrk
 
 NAME = "form-submit"
@@ -22,6 +30,8 @@ DATABASE = "forms"
 TARGET_RATE = 1000.0
 PACED_RATE = 300.0
 TARGET_P99_MS = 100.0
+TARGET_LAG_P99_MS = 1000.0
+DRAIN_TIMEOUT_S = 180.0
 ORIGIN = "https://www.shop.example"
 WARMUP_S = 3
 PACED_CONNECTIONS = 32
@@ -260,6 +270,92 @@ async def _paced(port: int, path: str, bodies: Iterator[bytes], rate: float, dur
     }
 
 
+class FastLane:
+    """The worker's fast lane, `leadflow scheduler --lane fast`, on the bench database."""
+
+    def __init__(self, db) -> None:
+        env = {**db.environ(), "LEADFLOW_LOG_LEVEL": "WARNING"}
+        self.log_path = bench_dir() / f"form-submit-fast-lane-{db.vendor}.log"
+        self.log_file = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [_bin("leadflow"), "scheduler", "--lane", "fast"],
+            env=env, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+
+
+def _received_left() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM capture_submission WHERE status = 'received'")
+        return cursor.fetchone()[0]
+
+
+def wait_until_recorded(timeout: float) -> tuple[int, float]:
+    """Wait until the fast lane has recorded every received post; return how many are left and the seconds waited."""
+    from django.db import connections
+
+    start = time.monotonic()
+    while (left := _received_left()) and time.monotonic() - start < timeout:
+        time.sleep(0.2)
+    connections.close_all()
+    return left, round(time.monotonic() - start, 1)
+
+
+def recording_lags(windows: dict[str, tuple[float, float]]) -> dict[str, list[float]]:
+    """Return, per named window of submission times, each accepted post's lag until its lead was recorded (ms).
+
+    A post's lead is recorded when the job writes its FORM_SUBMITTED event; the event's
+    created_at is set as the job builds it, just before the batch commits.
+    """
+    from leadflow.capture.models import Submission, SubmissionStatus
+    from leadflow.leads.models import EventKind, TimelineEvent
+
+    recorded = {
+        event.data.get("submission_id"): event.created_at
+        for event in TimelineEvent.objects.filter(kind=EventKind.FORM_SUBMITTED).only("data", "created_at")
+    }
+    lags: dict[str, list[float]] = {name: [] for name in windows}
+    accepted = Submission.objects.filter(status=SubmissionStatus.ACCEPTED).values_list("pk", "created_at")
+    for pk, created in accepted:
+        at = recorded.get(pk)
+        for name, (start, end) in windows.items():
+            if at is not None and start <= created.timestamp() <= end:
+                lags[name].append((at - created).total_seconds() * 1000)
+    return lags
+
+
+def one_lead_each() -> dict[str, int]:
+    """Count what breaks "every accepted post (each a new person) became exactly one lead with one event"."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(lead_id), count(DISTINCT lead_id) FROM capture_submission WHERE status = 'accepted'"
+        )
+        accepted, with_lead, distinct = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM leads_lead")
+        (leads,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM leads_timelineevent WHERE kind = 'form_submitted'")
+        (events,) = cursor.fetchone()
+    return {
+        "accepted_without_lead": accepted - with_lead,
+        "accepted_sharing_a_lead": with_lead - distinct,
+        "leads_not_from_one_post": abs(leads - distinct),
+        "form_events_off_by": abs(events - accepted),
+    }
+
+
 def _stored() -> dict[str, int]:
     from django.db import connection
 
@@ -268,6 +364,8 @@ def _stored() -> dict[str, int]:
         for name, sql in (
             ("submissions", "SELECT count(*) FROM capture_submission"),
             ("accepted", "SELECT count(*) FROM capture_submission WHERE status = 'accepted'"),
+            ("received", "SELECT count(*) FROM capture_submission WHERE status = 'received'"),
+            ("quarantined", "SELECT count(*) FROM capture_submission WHERE status = 'quarantined'"),
             ("leads", "SELECT count(*) FROM leads_lead"),
             ("form_events", "SELECT count(*) FROM leads_timelineevent WHERE kind = 'form_submitted'"),
             (
@@ -292,6 +390,7 @@ def run(ctx) -> Result:
     tokens = mint_tokens(form_id, wording, 2 * TOKENS_PER_THREAD * args.threads + int(PACED_RATE * args.duration) + 10)
     path = f"/f/{slug}/submit.json"
     server = Server(ctx.db, args.workers)
+    fast_lane = FastLane(ctx.db)
     result = Result(NAME, ctx.db.vendor)
     try:
         probe_token = tokens.read_text().rsplit("\n", 2)[-2]
@@ -301,27 +400,51 @@ def run(ctx) -> Result:
         log(f"bench: warming up for {WARMUP_S} s")
         warmup = wrk(server.base, path, tokens, 0, WARMUP_S, args)
         log(f"bench: wrk {args.duration} s on {path}")
+        flat_start = time.time()
         flat = wrk(server.base, path, tokens, 1, args.duration, args)
+        flat_end = time.time()
+        log("bench: waiting for the fast lane to record the posts")
+        wait_until_recorded(DRAIN_TIMEOUT_S)
         log(f"bench: paced at {PACED_RATE:g}/s for {args.duration} s")
         lines = tokens.read_text().splitlines()[2 * TOKENS_PER_THREAD * args.threads :]
         bodies = (body(len(lines) * 3 + n, token) for n, token in enumerate(lines))
+        paced_start = time.time()
         paced = asyncio.run(_paced(server.port, path, bodies, PACED_RATE, args.duration))
+        paced_end = time.time()
+        left, drained_in = wait_until_recorded(DRAIN_TIMEOUT_S)
         workers = len(server.web_pids()) - 1
     finally:
+        fast_lane.stop()
         server.stop()
     stored = _stored()
     answered = 1 + warmup["ok_2xx"] + flat["ok_2xx"] + paced["status"].get("200", 0)
-    result.figures.update({"flat_out": flat, "paced": paced, "stored": stored, "answered_200": answered})
+    lags = recording_lags({"paced": (paced_start, paced_end), "flat_out": (flat_start, flat_end)})
+    leads = one_lead_each()
+    lag_missing = DRAIN_TIMEOUT_S * 1000
+    recording = {
+        "lag_paced": summary(lags["paced"]),
+        "lag_flat_out": summary(lags["flat_out"]),
+        "drained_after_paced_s": drained_in,
+        "received_left": left,
+        **leads,
+    }
+    result.figures.update(
+        {"flat_out": flat, "paced": paced, "stored": stored, "answered_200": answered, "recording": recording}
+    )
     result.targets = [
         Target("submissions/s (flat out)", flat["per_s"], TARGET_RATE, higher_is_better=True, unit="/s"),
         Target(f"p99 at {PACED_RATE:g}/s", paced["latency_from_schedule"].get("p99_ms", 0.0), TARGET_P99_MS,
                unit=" ms"),
         Target("non-2xx", flat["non_2xx"] + flat["socket_errors"] + paced["sent"] - paced["status"].get("200", 0), 0),
         Target("answered 200 but not stored", answered - stored["submissions"], 0),
+        Target(f"submission-to-lead p99 at {PACED_RATE:g}/s", recording["lag_paced"].get("p99_ms", lag_missing),
+               TARGET_LAG_P99_MS, unit=" ms"),
+        Target("posts not recorded as exactly one lead", left + sum(leads.values()), 0),
     ]  # fmt: skip
     result.settings.update(
         {
-            "server": "leadflow run --no-worker (granian WSGI, --blocking-threads 1, --backpressure 64)",
+            "server": "leadflow run --no-worker (granian WSGI, --blocking-threads 1, --backpressure 64) and the "
+            "worker's fast lane (leadflow scheduler --lane fast), which makes the leads of received posts",
             "web_workers": workers,
             "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s, {WARMUP_S} s warm-up",
             "paced": f"{PACED_RATE:g}/s open loop over {PACED_CONNECTIONS} keep-alive connections, "
@@ -329,7 +452,9 @@ def run(ctx) -> Result:
             "body": "JSON like the embed script's: a new person each post (email, phone, company, custom field), "
             "consent, UTM, page, visitor id, Origin " + ORIGIN + ", a render token shown 30 s before",
             "form": "6 fields; honeypot, fill time, token, both rate limits checked and counted on every post",
-            "follow_up": "one task per accepted post queued in the database (no worker runs)",
+            "follow_up": "one task per recorded batch queued in the database (no task worker runs)",
+            "recording": "waits for every received post to be recorded after each phase; lag is the FORM_SUBMITTED "
+            "event's created_at (set as the job writes it) minus the submission's created_at",
         }
     )
     result.notes.append("wrk and the paced client run on the same cores as the server and take some of their time.")

@@ -259,6 +259,9 @@ def clean_email_text(value: str) -> str:
         raise ValueError("This is too long to be an email address.")
     if CONTROL_CHARS.search(value) or "\x00" in value:
         raise ValueError("This email contains control characters; type it again.")
+    if value.isascii() and "xn--" not in value.lower():
+        # Plain ASCII letters are all Latin; only a punycode label can hide another alphabet.
+        return value
     local, _, domain = value.rpartition("@")
     for part in (local, *domain.split(".")):
         scripts = _scripts(_decode_label(part))

@@ -66,6 +66,8 @@ class Form(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Raised by every change the builder saves: web processes keep a form while its version is current.
+    version = models.PositiveIntegerField(default=1)
 
     objects = FormQuerySet.as_manager()
 
@@ -113,6 +115,7 @@ class ConsentWording(models.Model):
 
 
 class SubmissionStatus(models.TextChoices):
+    RECEIVED = "received", "Received, becoming a lead"
     ACCEPTED = "accepted", "Accepted"
     QUARANTINED = "quarantined", "In quarantine"
     RELEASED = "released", "Released from quarantine"
@@ -133,10 +136,15 @@ class SpamReason(models.TextChoices):
     STALE_TOKEN = "stale_token", "Render token older than a week"
     ORIGIN = "origin", "Posted from a website not on the allowed list"
     ERASED_PERSON = "erased_person", "A person whose data was erased (an admin may add them again)"
+    NOT_RECORDED = "not_recorded", "Could not be made into a lead (an admin may look and release it)"
 
 
 class Submission(models.Model):
-    """One form post that passed validation: accepted (with its lead) or held in quarantine.
+    """One form post that passed validation: received, accepted (with its lead) or held in quarantine.
+
+    A public post is stored as received in one short write; the fast-lane job
+    `record_received_submissions` makes or updates its lead within a second and
+    marks it accepted.
 
     `fields` lists what the person sent as [{name, label, maps_to, value}], in
     the form's order and with the labels they saw. The consent columns are the

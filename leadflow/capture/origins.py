@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,6 +11,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_ORIGINS = 50
 
 
+# Every public post normalises its Origin header and this site's own address; a handful of values repeat.
+@lru_cache(maxsize=1024)
 def normalise_origin(text: str) -> str:
     """Return 'scheme://host[:port]' for a website address, or raise ValueError saying what is wrong."""
     value = text.strip().rstrip("/")

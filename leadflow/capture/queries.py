@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from leadflow.capture import statements
 from leadflow.capture.models import Form, Submission, SubmissionNotice, SubmissionStatus
 from leadflow.leads.models import Lead
 
@@ -16,28 +16,28 @@ PAGE_SIZE = 50
 RECENT_DAYS = 30
 
 
-# Public posts look the form up on every request; each web process keeps it this long. A change made
-# in the builder reaches the process that saved it at once and every other process within this time.
-FORM_CACHE_SECONDS = 2.0
+# Public posts look the form up on every request. Each web process keeps the forms it served and
+# reads only the form's version per request (one indexed look-up): the builder raises the version
+# with every change it saves, so a closed or changed form takes effect in every process at once.
 FORM_CACHE_SIZE = 500
-_forms: dict[str, tuple[float, Form | None]] = {}
+_forms: dict[str, Form] = {}
 
 
 def public_form(slug: str) -> Form | None:
-    """Return the form at /f/<slug>/ with its consent wording, active or not; None when there is none.
-
-    The form carries .has_followers: whether anyone is to be told of its submissions.
-    """
-    now = time.monotonic()
+    """Return the form at /f/<slug>/ with its consent wording, active or not; None when there is none."""
+    current = statements.form_version(slug)
+    if current is None:
+        _forms.pop(slug, None)
+        return None
     cached = _forms.get(slug)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    if cached is not None and (cached.pk, cached.version) == current:
+        return cached
     form = Form.objects.select_related("consent_wording").filter(slug=slug).order_by().first()
-    if form is not None:
-        form.has_followers = form.notify.exists()
+    if form is None:
+        return None
     if len(_forms) >= FORM_CACHE_SIZE:
         _forms.clear()
-    _forms[slug] = (now + FORM_CACHE_SECONDS, form)
+    _forms[slug] = form
     return form
 
 

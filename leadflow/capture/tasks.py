@@ -6,7 +6,13 @@ from leadflow.capture import services
 
 
 @task()
+def follow_up_submissions(submission_ids: list[int]) -> None:
+    services.follow_up_submissions(submission_ids=submission_ids)
+
+
+@task()
 def follow_up_submission(submission_id: int) -> None:
+    """Follow up one submission (tasks queued before follow-ups were queued per batch)."""
     services.follow_up_submission(submission_id=submission_id)
 
 

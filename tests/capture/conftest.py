@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from leadflow.capture import queries, services, tokens
+from leadflow.capture import queries, schedule, services, tokens
 from leadflow.capture.models import Form
 
 SITE = "testserver"
@@ -81,6 +81,11 @@ def post_data(form: Form, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def record_received() -> int:
+    """Run the worker's job that makes leads of received posts, as `leadflow worker` does within a second."""
+    return schedule.record_received_submissions()
 
 
 @pytest.fixture(autouse=True)

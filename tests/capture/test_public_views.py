@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from leadflow.capture import queries
 from leadflow.capture.models import Form, Submission
 from leadflow.leads.models import Lead
-from tests.capture.conftest import ORIGIN, make_form, post_data
+from tests.capture.conftest import ORIGIN, make_form, post_data, record_received
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,7 @@ def test_hosted_post_makes_a_lead_and_shows_the_thank_you_page(client, contact_f
     assert response["Location"].startswith("/f/contact-us/thanks/")
     thanks = client.get(response["Location"])
     assert "Thanks, we will call you." in thanks.content.decode()
+    assert record_received() == 1
     assert Lead.objects.get().source == "newsletter"
     assert Submission.objects.get().channel == "hosted"
 
@@ -66,6 +67,7 @@ def test_plain_html_post_without_javascript_takes_the_source_from_the_referer(cl
                          HTTP_REFERER="https://www.example.com/contact?utm_source=flyer&utm_medium=print")  # fmt: skip
     assert response.status_code == 303
     assert "from=https%3A%2F%2Fwww.example.com%2Fcontact" in response["Location"]
+    assert record_received() == 1
     lead = Lead.objects.get()
     assert (lead.source, lead.medium) == ("flyer", "print")
     assert Submission.objects.get().channel == "html"
@@ -161,6 +163,7 @@ def test_spam_gets_exactly_the_answer_a_person_gets(client, contact_form):
     person = post_json(client, contact_form, post_data(contact_form, email="real@acme.example"))
     robot = post_json(client, contact_form, post_data(contact_form, email="bot@acme.example", website="x"))
     assert (robot.status_code, robot.json()) == (person.status_code, person.json())
+    assert record_received() == 1
     assert Lead.objects.count() == 1
 
 
@@ -242,6 +245,7 @@ def test_a_multipart_post_with_hundreds_of_fields_is_refused(client, contact_for
 def test_a_multipart_post_works_like_any_other(client, contact_form):
     response = client.post("/f/contact-us/", post_data(contact_form))
     assert response.status_code == 303
+    assert record_received() == 1
     assert Lead.objects.count() == 1
 
 
@@ -253,6 +257,7 @@ def test_a_multipart_post_works_like_any_other(client, contact_form):
 def test_names_in_any_script_are_kept(client, contact_form, name):
     response = post_json(client, contact_form, post_data(contact_form, first_name=name))
     assert response.status_code == 200
+    assert record_received() == 1
     stored = Lead.objects.get().first_name
     import unicodedata
 
@@ -261,11 +266,13 @@ def test_names_in_any_script_are_kept(client, contact_form, name):
 
 def test_direction_overrides_are_dropped_from_names(client, contact_form):
     post_json(client, contact_form, post_data(contact_form, first_name="Ana\u202egnp.exe"))
+    assert record_received() == 1
     assert Lead.objects.get().first_name == "Anagnp.exe"
 
 
 def test_full_width_email_letters_are_folded_to_plain_ones(client, contact_form):
     post_json(client, contact_form, post_data(contact_form, email="ａｎａ@acme.example"))
+    assert record_received() == 1
     assert Lead.objects.get().email == "ana@acme.example"
 
 
@@ -274,6 +281,7 @@ def test_script_in_every_field_is_stored_as_text_and_shown_as_text(client, admin
     data = {name: SCRIPT for name in (*names, "referrer", "page_url", "landing_page")}
     data.update({"email": "ana@acme.example", "_lf_token": post_data(contact_form)["_lf_token"], "consent": "yes"})
     assert post_json(client, contact_form, data).status_code == 200
+    assert record_received() == 1
     lead = Lead.objects.get()
     assert (lead.first_name, lead.source) == (SCRIPT, SCRIPT)
     assert lead.referrer == ""
@@ -301,6 +309,7 @@ def test_a_double_click_on_the_hosted_page_makes_one_lead(client, contact_form):
     first = post_form(client, contact_form, data)
     second = post_form(client, contact_form, data)
     assert first.status_code == second.status_code == 303
+    assert record_received() == 1
     assert (Lead.objects.count(), Submission.objects.count()) == (1, 1)
 
 

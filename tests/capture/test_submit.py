@@ -261,18 +261,23 @@ def test_follow_up_tells_the_people_who_follow_the_form_and_joins_visits(admin, 
     assert marketing.form_notices.count() == 1
 
 
-def test_follow_up_work_is_queued_when_the_submission_commits(contact_form, django_capture_on_commit_callbacks):
+def test_follow_up_work_is_queued_when_the_submission_commits(admin, marketing, django_capture_on_commit_callbacks):
     from django_tasks_db.models import DBTaskResult
 
+    form = make_form(admin, notify=[marketing])
     with django_capture_on_commit_callbacks(execute=True):
-        submit(contact_form, post_data(contact_form))
-        submit(contact_form, post_data(contact_form, email="second@acme.example"))
-    paths = sorted(DBTaskResult.objects.values_list("task_path", flat=True))
-    assert paths == [
-        "leadflow.capture.tasks.follow_up_submission",
-        "leadflow.capture.tasks.follow_up_submission",
+        first = submit(form, post_data(form))
+        second = submit(form, post_data(form, email="second@acme.example"))
+    tasks = DBTaskResult.objects.order_by("enqueued_at")
+    assert sorted(task.task_path for task in tasks) == [
+        "leadflow.capture.tasks.follow_up_submissions",
+        "leadflow.capture.tasks.follow_up_submissions",
         "leadflow.capture.tasks.sweep_rate_counters",
     ]
+    queued = [
+        task.args_kwargs["kwargs"]["submission_ids"] for task in tasks if "submission_ids" in task.args_kwargs["kwargs"]
+    ]
+    assert sorted(queued) == [[first.submission.pk], [second.submission.pk]]
 
 
 def test_a_form_nobody_follows_queues_no_follow_up_without_a_visitor(admin, django_capture_on_commit_callbacks):
@@ -284,9 +289,9 @@ def test_a_form_nobody_follows_queues_no_follow_up_without_a_visitor(admin, djan
     with django_capture_on_commit_callbacks(execute=True):
         submit(form, post_data(form))
         submit(form, post_data(form, email="visitor@acme.example", visitor_id="vid_0123456789"))
-    follow_ups = DBTaskResult.objects.filter(task_path__endswith="follow_up_submission")
-    assert [task.args_kwargs["kwargs"]["submission_id"] for task in follow_ups] == [
-        Submission.objects.get(visitor_id="vid_0123456789").pk
+    follow_ups = DBTaskResult.objects.filter(task_path__endswith="follow_up_submissions")
+    assert [task.args_kwargs["kwargs"]["submission_ids"] for task in follow_ups] == [
+        [Submission.objects.get(visitor_id="vid_0123456789").pk]
     ]
 
 

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from leadflow.capture.models import Form, Submission
 from leadflow.capture.views.rendering import html_snippet
 from leadflow.leads.models import EventKind, Lead, TimelineEvent
-from tests.capture.conftest import make_form
+from tests.capture.conftest import make_form, record_received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,6 +108,7 @@ def test_embedded_form_on_another_website_makes_a_lead_with_its_source(
     embed.get_by_role("button", name="Send").dblclick()
     expect(embed.locator(".lf-done")).to_have_text("Thank you! We will call you within a day.")
     screenshot("embedded-thanks")
+    assert record_received() == 1
     lead = Lead.objects.get()
     assert (lead.first_name, lead.email, lead.source, lead.medium, lead.campaign) == (
         "Chidi", "chidi@events.example", "partner-blog", "referral", "summer",
@@ -140,6 +141,7 @@ def test_plain_html_form_on_another_website_posts_and_thanks(page, live_server, 
         "href", re.compile(rf"^{re.escape(origin)}/order.html")
     )
     screenshot("plain-thanks")
+    assert record_received() == 1
     lead = Lead.objects.get()
     assert (lead.email, lead.source, lead.medium) == ("amara@events.example", "flyer", "print")
     assert Submission.objects.get().channel == "html"
@@ -159,6 +161,7 @@ def test_plain_html_form_works_with_javascript_off(page, live_server, admin, oth
     page.get_by_role("button", name="Send").click()
     expect(page).to_have_url(f"{origin}/thanks.html")
     expect(page.locator("#done")).to_be_visible()
+    assert record_received() == 1
     lead = Lead.objects.get()
     assert (lead.email, lead.source, lead.campaign) == ("lars@events.example", "radio", "autumn")
 
@@ -178,6 +181,7 @@ def test_hosted_page_shows_mistakes_then_thanks(page, live_server, admin, screen
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".lf-message")).to_have_text("Thank you! We will call you within a day.")
     screenshot("hosted-thanks")
+    assert record_received() == 1
     assert Lead.objects.get().source == "instagram"
 
 

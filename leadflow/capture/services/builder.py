@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -126,7 +127,11 @@ def _store(form, actor, values, slug, specs, origins, consent_text) -> Form:
     form.fields = [spec.as_dict() for spec in specs]
     form.allowed_origins = origins
     form.updated_at = timezone.now()
+    if form.pk is not None:
+        # Counted in the database, so two builders saving at once still give two new versions.
+        form.version = F("version") + 1
     form.save()
+    form.refresh_from_db(fields=["version"])
     wording = None
     if consent_text:
         wording, _ = ConsentWording.objects.get_or_create(

@@ -7,9 +7,10 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from leadflow.capture import definition, ratelimit
+from leadflow.capture import ratelimit
 from leadflow.capture.models import SpamReason, Submission, SubmissionNotice, SubmissionStatus
-from leadflow.capture.services.submissions import enqueue_follow_up, record_submitted_event
+from leadflow.capture.services.recording import enqueue_follow_ups, lead_data_of
+from leadflow.capture.services.submissions import record_submitted_event
 from leadflow.leads import services as lead_services
 from leadflow.leads.errors import LeadError
 from leadflow.leads.models import ActorType
@@ -34,7 +35,7 @@ def release_submission(*, submission: Submission, actor) -> Submission:
     with transaction.atomic():
         current = _held(submission)
         result = lead_services.record_lead(
-            data=_lead_data(current),
+            data=lead_data_of(current),
             actor=None,
             actor_type=ActorType.LEAD,
             channel="form",
@@ -46,27 +47,8 @@ def release_submission(*, submission: Submission, actor) -> Submission:
         current.reviewed_at = timezone.now()
         current.save(update_fields=["lead", "status", "reviewed_by", "reviewed_at"])
         record_submitted_event(current, occurred_at=current.created_at, released_by=actor)
-        transaction.on_commit(partial(enqueue_follow_up, current.pk))
+        transaction.on_commit(partial(enqueue_follow_ups, [current.pk]))
     return current
-
-
-def _lead_data(submission: Submission) -> dict:
-    specs = [
-        definition.FieldSpec(name=item["name"], label="", type="text", maps_to=item["maps_to"])
-        for item in submission.fields
-        if isinstance(item, dict) and "name" in item and "maps_to" in item
-    ]
-    values = {
-        item["name"]: item.get("value") for item in submission.fields if isinstance(item, dict) and "name" in item
-    }
-    clean = definition.CleanSubmission(
-        values=values,
-        source=dict(submission.source),
-        page_url=submission.page_url,
-        consent_given=submission.consent_given,
-        visitor_id=submission.visitor_id,
-    )
-    return definition.lead_input(specs, clean, consent_source=f"form:{submission.form.slug}")
 
 
 def discard_submission(*, submission: Submission, actor) -> None:
@@ -78,15 +60,19 @@ def discard_submission(*, submission: Submission, actor) -> None:
 
 def follow_up_submission(*, submission_id: int) -> None:
     """Join the sender's earlier visits to their lead and tell the people who follow the form."""
-    submission = Submission.objects.select_related("form", "lead").filter(pk=submission_id).first()
-    if submission is None or submission.lead is None:
-        return
-    if submission.visitor_id:
-        identify_visitor(visitor_id=submission.visitor_id, lead=submission.lead, via="form")
-    users = submission.form.notify.filter(is_active=True)
-    SubmissionNotice.objects.bulk_create(
-        [SubmissionNotice(user=user, submission=submission) for user in users], ignore_conflicts=True
-    )
+    follow_up_submissions(submission_ids=[submission_id])
+
+
+def follow_up_submissions(*, submission_ids: list[int]) -> None:
+    """Do follow_up_submission's work for each of the submissions that has a lead."""
+    submissions = Submission.objects.select_related("form", "lead").filter(pk__in=submission_ids, lead__isnull=False)
+    for submission in submissions.order_by("id"):
+        if submission.visitor_id:
+            identify_visitor(visitor_id=submission.visitor_id, lead=submission.lead, via="form")
+        users = submission.form.notify.filter(is_active=True)
+        SubmissionNotice.objects.bulk_create(
+            [SubmissionNotice(user=user, submission=submission) for user in users], ignore_conflicts=True
+        )
 
 
 def sweep_rate_counters() -> int:

@@ -1,4 +1,9 @@
-"""Take a form submission: check it, hold spam aside, record the lead, submission and timeline event at once."""
+"""Take a form submission: check it, hold spam aside, and keep it with one short write.
+
+Public posts are kept as received submissions; recording.record_received_submissions
+makes their leads and timeline events within a second. submit_form does both at once
+for callers that need the lead in hand.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,17 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
-from leadflow.capture import definition, ratelimit, tokens
+from leadflow.capture import definition, ratelimit, statements, tokens
 from leadflow.capture.definition import CleanSubmission, FieldSpec
 from leadflow.capture.models import Channel, Form, SpamReason, Submission, SubmissionStatus
 from leadflow.capture.origins import is_allowed_origin, is_allowed_redirect
-from leadflow.leads import services as lead_services
-from leadflow.leads import timeline
+from leadflow.capture.services.recording import record_submissions, submitted_event
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.fields import INPUT_FIELDS, clean_lead_input
-from leadflow.leads.models import ActorType, EventKind
 
 # A post without a render token (a plain HTML form) counts as a retry of an equal post within this time.
 RETRY_WINDOW_SECONDS = 600
@@ -62,7 +64,7 @@ class Sender:
 
 @dataclass
 class SubmitOutcome:
-    """accepted, quarantined or duplicate; spam and duplicates get the same answer as the real thing."""
+    """received, accepted, quarantined or duplicate; spam and duplicates get the same answer as the real thing."""
 
     status: str
     submission: Submission
@@ -81,12 +83,27 @@ class _Prepared:
     fill_seconds: float | None = None
 
 
-def submit_form(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> SubmitOutcome:
-    """Take one post of `form`: the lead, the submission and the timeline event in one transaction.
+def take_submission(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> SubmitOutcome:
+    """Check one post of `form` and keep it with one short write: received, held in quarantine, or a retry.
 
-    Raise FormClosed, FieldErrors (what to fix, per field name) or RateLimited. A
-    retried post answers like the first one and records nothing new.
+    The lead and its FORM_SUBMITTED event follow within a second, from the
+    worker's record_received_submissions. Raise FormClosed, FieldErrors (what to
+    fix, per field name) or RateLimited. A retried post answers like the first one
+    and keeps nothing new.
     """
+    return _take(form, raw, sender, site_host, record_now=False)
+
+
+def submit_form(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> SubmitOutcome:
+    """Take one post of `form` and record its lead at once: lead, submission and timeline event in one transaction.
+
+    For callers that need the lead in hand; the public endpoints use take_submission.
+    Raise as take_submission does.
+    """
+    return _take(form, raw, sender, site_host, record_now=True)
+
+
+def _take(form: Form, raw: dict[str, Any], sender: Sender, site_host: str, *, record_now: bool) -> SubmitOutcome:
     if not form.is_active:
         raise FormClosed()
     now = time.time()
@@ -95,19 +112,17 @@ def submit_form(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: s
         earlier = Submission.objects.filter(dedupe_key__in=prepared.dedupe_keys[1:]).first()
         if earlier is not None:
             return SubmitOutcome("duplicate", earlier, _redirect(form, site_host))
-    limits = _limits(form, sender)
-    # On SQLite every write transaction holds the one database lock anyway, so the counters ride in
-    # the submission's transaction (one disk sync, not two). On PostgreSQL they commit on their own,
-    # so the form's counter row is not locked while a lead is being recorded.
-    inline = connection.vendor == "sqlite"
-    wait = 0 if inline else _count(form, limits, now)
     outcome = None
     try:
+        # The counters ride in the submission's transaction: one commit, and the form's counter row
+        # is locked only for the short insert beside it.
         with transaction.atomic():
-            if inline:
-                wait = _count(form, limits, now)
+            wait = _count(form, _limits(form, sender), now)
             if not wait and not prepared.errors:
-                outcome = _store(form, prepared, sender, now)
+                outcome = _keep(form, prepared, sender, now)
+                if record_now and outcome.status == SubmissionStatus.RECEIVED:
+                    record_submissions([outcome.submission])
+                    outcome.status = outcome.submission.status
     except IntegrityError:
         # A retry of a post already taken (its key is unique): everything this one wrote is undone.
         earlier = Submission.objects.filter(dedupe_key__in=prepared.dedupe_keys).first()
@@ -223,36 +238,12 @@ def _wording_hint(raw: dict[str, Any]) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 12 else None
 
 
-def _store(form: Form, prepared: _Prepared, sender: Sender, now: float) -> SubmitOutcome:
-    created_at = datetime.fromtimestamp(now, tz=UTC)
-    submission = _new_submission(form, prepared, sender, created_at)
+def _keep(form: Form, prepared: _Prepared, sender: Sender, now: float) -> SubmitOutcome:
+    submission = _new_submission(form, prepared, sender, datetime.fromtimestamp(now, tz=UTC))
     if prepared.spam:
         submission.status = SubmissionStatus.QUARANTINED
-        submission.save(force_insert=True)
-        return SubmitOutcome("quarantined", submission)
-    try:
-        result = lead_services.record_lead(
-            data=prepared.lead_data, actor=None, actor_type=ActorType.LEAD, channel="form"
-        )
-    except LeadError as error:
-        if error.code != "erased_person":
-            raise
-        # Not added back on their own: an admin may release it, as the person gave their details anew.
-        submission.status = SubmissionStatus.QUARANTINED
-        submission.spam_reason = SpamReason.ERASED_PERSON
-        submission.save(force_insert=True)
-        return SubmitOutcome("quarantined", submission)
-    submission.lead = result.lead
-    submission.save(force_insert=True)
-    record_submitted_event(submission, occurred_at=created_at)
-    if _has_follow_up(form, submission):
-        transaction.on_commit(partial(enqueue_follow_up, submission.pk))
-    return SubmitOutcome("accepted", submission)
-
-
-def _has_follow_up(form: Form, submission: Submission) -> bool:
-    """Return True when there is work after the answer: visits to join, or people to tell."""
-    return bool(submission.visitor_id) or getattr(form, "has_followers", True)
+    statements.insert_submission(submission)
+    return SubmitOutcome(submission.status, submission)
 
 
 def _new_submission(form: Form, prepared: _Prepared, sender: Sender, created_at: datetime) -> Submission:
@@ -263,7 +254,7 @@ def _new_submission(form: Form, prepared: _Prepared, sender: Sender, created_at:
         wording = form.consent_wordings.filter(pk=prepared.wording_id).first() or wording
     return Submission(
         form=form,
-        status=SubmissionStatus.ACCEPTED,
+        status=SubmissionStatus.RECEIVED,
         spam_reason=prepared.spam,
         channel=sender.channel,
         dedupe_key=prepared.dedupe_keys[0],
@@ -283,31 +274,7 @@ def _new_submission(form: Form, prepared: _Prepared, sender: Sender, created_at:
 
 def record_submitted_event(submission: Submission, *, occurred_at: datetime, released_by=None) -> None:
     """Put the submission on its lead's timeline: the form, the page, the fields, the source."""
-    shown: dict[str, Any] = {}
-    for item in submission.fields:
-        label = item.get("label") or item.get("name")
-        shown[label if label not in shown else item.get("name")] = item.get("value")
-    data: dict[str, Any] = {
-        "form": submission.form.name,
-        "page_url": submission.page_url,
-        "fields": shown,
-        "source": submission.source,
-        "consent": submission.consent_given,
-        "channel": submission.channel,
-        "form_id": submission.form_id,
-        "submission_id": submission.pk,
-    }
-    if released_by is not None:
-        data["released_by"] = str(released_by)
-    timeline.record(
-        submission.lead, EventKind.FORM_SUBMITTED, actor_type=ActorType.LEAD, occurred_at=occurred_at, data=data
-    )
-
-
-def enqueue_follow_up(submission_id: int) -> None:
-    from leadflow.capture import tasks
-
-    tasks.follow_up_submission.enqueue(submission_id=submission_id)
+    submitted_event(submission, occurred_at=occurred_at, released_by=released_by).save(force_insert=True)
 
 
 def enqueue_sweep() -> None:

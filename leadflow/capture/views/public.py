@@ -169,7 +169,7 @@ def _hosted_post(request: HttpRequest, form: Form) -> HttpResponse:
     token = raw.get(definition.TOKEN) if isinstance(raw.get(definition.TOKEN), str) else ""
     sender = _sender(request, Channel.HOSTED if token else Channel.HTML)
     try:
-        outcome = services.submit_form(form=form, raw=raw, sender=sender, site_host=request.get_host())
+        outcome = services.take_submission(form=form, raw=raw, sender=sender, site_host=request.get_host())
     except FieldErrors as error:
         hidden = {name: raw.get(name, "") for name in (*definition.SOURCE_FIELDS, definition.PAGE, definition.VISITOR)}
         hidden = {name: value for name, value in hidden.items() if isinstance(value, str)}
@@ -279,7 +279,7 @@ def _submit_json(request: HttpRequest, form: Form | None) -> HttpResponse:
     if raw.get(definition.CHANNEL) == Channel.EMBED:
         sender = services.Sender(**{**sender.__dict__, "channel": Channel.EMBED})
     try:
-        outcome = services.submit_form(form=form, raw=raw, sender=sender, site_host=request.get_host())
+        outcome = services.take_submission(form=form, raw=raw, sender=sender, site_host=request.get_host())
     except FieldErrors as error:
         detail = "Some fields need fixing: " + "; ".join(f"{name}: {text}" for name, text in error.errors.items())
         return problem_response(request, 422, "invalid", detail, errors=error.errors)
