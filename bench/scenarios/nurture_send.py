@@ -217,6 +217,34 @@ def run(ctx) -> Result:
     return result
 
 
+def sink_smtp_class():
+    """Return aiosmtpd's SMTP server with its MAIL/RCPT address parsing kept but made once per address.
+
+    aiosmtpd 1.4 defines a typing.Protocol class inside `_getaddr` on every call, which
+    costs the sink more than parsing the address; this subclass parses the same way
+    (email's get_angle_addr / get_addr_spec, the same local-part limit) without it.
+    """
+    from email._header_value_parser import get_addr_spec, get_angle_addr
+    from email.errors import HeaderParseError
+
+    from aiosmtpd.smtp import SMTP
+
+    class SinkSMTP(SMTP):
+        def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+            if not arg:
+                return "", ""
+            try:
+                address, rest = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
+            except HeaderParseError:
+                return None, None
+            addr = address.addr_spec
+            if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+                return None, None
+            return addr, rest
+
+    return SinkSMTP
+
+
 def sink_main(port: int, path: str) -> int:
     """Accept every message on 127.0.0.1:`port`; write its Message-ID to `path`, one per line."""
     import asyncio
@@ -231,7 +259,11 @@ def sink_main(port: int, path: str) -> int:
             out.write((match.group(1) if match else b"<no-message-id>") + b"\n")
             return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port, ready_timeout=30)
+    class SinkController(Controller):
+        def factory(self):
+            return sink_smtp_class()(self.handler, **self.SMTP_kwargs)
+
+    controller = SinkController(Handler(), hostname="127.0.0.1", port=port, ready_timeout=30)
     controller.start()
     print("READY", flush=True)
     stop = asyncio.Event()

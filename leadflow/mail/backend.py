@@ -15,7 +15,9 @@ one commit, then `send_dot` and `read_reply`.
 
 from __future__ import annotations
 
+import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from email.generator import BytesGenerator
@@ -48,8 +50,15 @@ _BREAKS = {"\r", "\n"}
 PLAIN_HEADERS = _PlainHeaders(linesep="\r\n")
 
 
-def _address(value: str, encoding: str) -> str:
+# A bare dot-atom address (RFC 5322 3.4.1), which parseaddr returns unchanged.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_BARE_ADDRESS = re.compile(rf"{_ATOM}(\.{_ATOM})*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+
+
+def envelope_address(value: str, encoding: str = "utf-8") -> str:
     """Return the bare address of `value` for the envelope; Django's sanitising only when it is not plain ASCII."""
+    if _BARE_ADDRESS.fullmatch(value):
+        return value
     address = parseaddr(value)[1]
     if address and address.isascii() and "@" in address and not any(c in address for c in "\r\n"):
         return address
@@ -64,6 +73,18 @@ class TwoPhase:
     """The end of DATA split from the rest of the mail transaction, for smtplib.SMTP and SMTP_SSL."""
 
     pending = False
+
+    def connect(self, host: str = "localhost", port: int = 0, source_address=None) -> tuple[int, bytes]:
+        """Connect as smtplib does, with Nagle's algorithm off.
+
+        The dot is a few bytes written right after the body: with Nagle on, the
+        kernel holds it until the server acknowledges the body, which a server
+        that delays its acknowledgements does only after about 40 ms.
+        """
+        reply = super().connect(host, port, source_address)
+        if self.sock is not None and self.sock.family in (socket.AF_INET, socket.AF_INET6):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reply
 
     def begin(self, from_addr: str, to_addrs: list[str], msg: bytes) -> None:
         """Send MAIL, RCPT, DATA and the body; raise as `sendmail` does when the server refuses."""
@@ -184,8 +205,8 @@ class EmailBackend(DjangoSmtpBackend):
     def envelope(self, message: EmailMessage) -> tuple[str, list[str], bytes]:
         """Return the envelope sender, the recipients and the bytes of `message`."""
         encoding = message.encoding or settings.DEFAULT_CHARSET
-        sender = _address(message.from_email, encoding)
-        recipients = [_address(address, encoding) for address in message.recipients()]
+        sender = envelope_address(message.from_email, encoding)
+        recipients = [envelope_address(address, encoding) for address in message.recipients()]
         mime = message.message()
         boundary = getattr(message, "boundary", None)
         if boundary and mime.is_multipart():
@@ -202,9 +223,10 @@ class EmailBackend(DjangoSmtpBackend):
 
     def begin_steps(self, message: EmailMessage) -> Iterator[None]:
         """`begin`, one SMTP command per step (see TwoPhaseSMTP.begin_steps); the message is built at once."""
-        return self._steps(self.envelope(message))
+        return self.envelope_steps(self.envelope(message))
 
-    def _steps(self, envelope: tuple[str, list[str], bytes]) -> Iterator[None]:
+    def envelope_steps(self, envelope: tuple[str, list[str], bytes]) -> Iterator[None]:
+        """`begin` for a message already turned into its envelope sender, recipients and bytes."""
         self.open()
         yield from self.connection.begin_steps(*envelope)
 

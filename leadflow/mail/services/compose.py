@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
+from functools import lru_cache
 from urllib.parse import quote
 
 from django.conf import settings
@@ -46,16 +48,29 @@ CLICK_PATH = "/mail/c/{signed}/{position}/"
 
 
 def unsubscribe_url(token: str) -> str:
-    return site_url(UNSUBSCRIBE_PATH.format(signed=sign("unsubscribe", token)))
+    return _unsubscribe_link(sign("unsubscribe", token))
+
+
+def _unsubscribe_link(signed: str) -> str:
+    return site_url(UNSUBSCRIBE_PATH.format(signed=signed))
 
 
 def unsubscribe_address() -> str:
     configured = getattr(settings, "LEADFLOW_MAIL_UNSUBSCRIBE_ADDRESS", "")
-    return configured or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return configured or _bare_address(settings.DEFAULT_FROM_EMAIL)
+
+
+@lru_cache(maxsize=16)
+def _bare_address(value: str) -> str:
+    return parseaddr(value)[1]
 
 
 def unsubscribe_mailto(token: str) -> str:
-    return f"mailto:{unsubscribe_address()}?subject={quote('unsubscribe ' + sign('unsubscribe', token))}"
+    return _unsubscribe_mailto(sign("unsubscribe", token))
+
+
+def _unsubscribe_mailto(signed: str) -> str:
+    return f"mailto:{unsubscribe_address()}?subject={quote('unsubscribe ' + signed)}"
 
 
 def tracked_html(row: OutboxMessage, html: str) -> str:
@@ -83,9 +98,10 @@ def _append(body: str, addition: str) -> str:
     return body[:at] + addition + body[at:]
 
 
-def footer_html(row: OutboxMessage) -> str:
+def footer_html(unsubscribe: str) -> str:
+    """Return the HTML footer with the unsubscribe link `unsubscribe` and the postal address."""
     address = html_lib.escape(getattr(settings, "LEADFLOW_POSTAL_ADDRESS", ""))
-    link = html_lib.escape(unsubscribe_url(row.token))
+    link = html_lib.escape(unsubscribe)
     return (
         '<p style="font-size:12px;color:#666;margin-top:24px">'
         f'You receive this email because you showed interest in us. <a href="{link}">Unsubscribe</a>'
@@ -94,33 +110,69 @@ def footer_html(row: OutboxMessage) -> str:
     )
 
 
-def footer_text(row: OutboxMessage) -> str:
+def footer_text(unsubscribe: str) -> str:
+    """Return the text footer with the unsubscribe link `unsubscribe` and the postal address."""
     address = getattr(settings, "LEADFLOW_POSTAL_ADDRESS", "")
-    return f"\n\n--\nUnsubscribe: {unsubscribe_url(row.token)}" + (f"\n{address}" if address else "") + "\n"
+    return f"\n\n--\nUnsubscribe: {unsubscribe}" + (f"\n{address}" if address else "") + "\n"
 
 
-def build_message(row: OutboxMessage, *, connection=None) -> EmailMultiAlternatives:
+@dataclass(frozen=True)
+class Email:
+    """What leaves for one outbox row, before it becomes a MIME message."""
+
+    subject: str
+    from_email: str
+    to: list[str]
+    reply_to: list[str]
+    headers: dict[str, str]
+    text: str
+    html: str
+    # A boundary that cannot occur in the parts (it holds the row's random token).
+    boundary: str | None
+
+    def as_django(self, *, connection=None) -> EmailMultiAlternatives:
+        """Return the email as Django's EmailMultiAlternatives."""
+        message = EmailMultiAlternatives(
+            subject=self.subject,
+            body=self.text,
+            from_email=self.from_email,
+            to=self.to,
+            reply_to=self.reply_to or None,
+            headers=self.headers,
+            connection=connection,
+        )
+        if self.html:
+            message.attach_alternative(self.html, "text/html")
+            # Read by leadflow.mail.backend.
+            message.boundary = self.boundary
+        return message
+
+
+def compose(row: OutboxMessage) -> Email:
     """Return the email for `row`: HTML and text, tracked unless transactional, with its headers."""
     headers = {"Message-ID": row.message_id, "Date": formatdate(localtime=False)}
     html, text = row.html, row.text
     if row.kind == Kind.MARKETING:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url(row.token)}>, <{unsubscribe_mailto(row.token)}>"
+        signed = sign("unsubscribe", row.token)
+        unsubscribe = _unsubscribe_link(signed)
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>, <{_unsubscribe_mailto(signed)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        html = _append(html, footer_html(row)) if html else html
-        text = (text or "") + footer_text(row)
+        html = _append(html, footer_html(unsubscribe)) if html else html
+        text = (text or "") + footer_text(unsubscribe)
     if row.kind != Kind.TRANSACTIONAL and html:
         html = tracked_html(row, html)
-    message = EmailMultiAlternatives(
+    return Email(
         subject=row.subject,
-        body=text,
         from_email=row.from_email,
         to=[row.to_email],
-        reply_to=[a.strip() for a in row.reply_to.split(",") if a.strip()] or None,
+        reply_to=[a.strip() for a in row.reply_to.split(",") if a.strip()],
         headers=headers,
-        connection=connection,
+        text=text or "",
+        html=html or "",
+        boundary=f"=_leadflow_{row.token}" if html else None,
     )
-    if html:
-        message.attach_alternative(html, "text/html")
-        # Read by leadflow.mail.backend: a boundary that cannot occur in the parts (it holds the random token).
-        message.boundary = f"=_leadflow_{row.token}"
-    return message
+
+
+def build_message(row: OutboxMessage, *, connection=None) -> EmailMultiAlternatives:
+    """Return the email for `row` as Django's EmailMultiAlternatives (see `compose`)."""
+    return compose(row).as_django(connection=connection)

@@ -3,8 +3,9 @@
 How a message leaves
 --------------------
 1. Claim. A worker claims up to LEADFLOW_MAIL_BATCH due rows in one short
-   transaction: `select_for_update(skip_locked=True)` on PostgreSQL, a conditional
-   UPDATE on SQLite (whose writers are serialised anyway). Claiming writes a random
+   transaction: `select_for_update(skip_locked=True)` on PostgreSQL; on SQLite the
+   transaction begins IMMEDIATE, so it holds the write lock from its read on
+   (writers are serialised anyway). Claiming writes a random
    `claim_token` and moves `next_attempt_at` (and `lease_until`) to the end of the
    lease, so the row is no longer due; if the worker dies, the row is due again
    when the lease ends and another worker takes it.
@@ -65,20 +66,22 @@ import secrets
 import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from leadflow.leads.models import ActorType, EventKind, TimelineEvent
 from leadflow.lib.db import unsynced_transaction
+from leadflow.lib.inserts import RowInserter
 from leadflow.mail.backend import EmailBackend as TwoPhaseBackend
 from leadflow.mail.models import Kind, OutboxMessage, Status
 from leadflow.mail.queries import suppression_reasons
 from leadflow.mail.services import events
-from leadflow.mail.services.compose import build_message
+from leadflow.mail.services.compose import build_message, compose
 
 logger = logging.getLogger("leadflow.mail")
 
@@ -123,15 +126,15 @@ def claim_due(*, limit: int, now: datetime) -> Batch:
     due = OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now).order_by("next_attempt_at")
     claim = {"claim_token": token, "lease_until": lease_end, "next_attempt_at": lease_end}
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
-            if ids:
-                OutboxMessage.objects.filter(pk__in=ids).update(**claim)
-        else:
-            ids = due.values("pk")[:limit]
-            OutboxMessage.objects.filter(pk__in=ids, status=Status.QUEUED, next_attempt_at__lte=now).update(**claim)
-    rows = list(OutboxMessage.objects.filter(claim_token=token, status=Status.QUEUED).order_by("pk"))
-    return Batch(token=token, now=now, rows=rows)
+        # PostgreSQL locks the rows read and skips those another worker holds; SQLite ignores
+        # the clause, but its transactions begin IMMEDIATE, holding the write lock from the read on.
+        rows = list(due.select_for_update(skip_locked=True)[:limit])
+        # By primary key alone: a condition on status would let the planner walk the status index.
+        OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).update(**claim)
+    for row in rows:
+        for name, value in claim.items():
+            setattr(row, name, value)
+    return Batch(token=token, now=now, rows=sorted(rows, key=lambda row: row.pk))
 
 
 def close_suppressed(batch: Batch) -> list[OutboxMessage]:
@@ -163,11 +166,7 @@ def mark_sent(batch: Batch, rows: list[OutboxMessage]) -> dict[int, int | None]:
     if not rows:
         return {}
     with unsynced_transaction():
-        held = set(
-            OutboxMessage.objects.select_for_update()
-            .filter(pk__in=[row.pk for row in rows], claim_token=batch.token, status=Status.QUEUED)
-            .values_list("pk", flat=True)
-        )
+        held = _lock_held(batch, [row.pk for row in rows])
         if not held:
             return {}
         OutboxMessage.objects.filter(pk__in=held).update(
@@ -179,11 +178,26 @@ def mark_sent(batch: Batch, rows: list[OutboxMessage]) -> dict[int, int | None]:
             updated_at=batch.now,
         )
         mine = [row for row in rows if row.pk in held]
-        created = TimelineEvent.objects.bulk_create(
-            [_sent_event(row, batch.now) for row in mine if row.lead_id is not None]
-        )
-    event_ids = {event.data["outbox_id"]: event.pk for event in created}
+        sent_events = [_sent_event(row, batch.now) for row in mine if row.lead_id is not None]
+        _event_inserter().insert(sent_events)
+    event_ids = {event.data["outbox_id"]: event.pk for event in sent_events}
     return {row.pk: event_ids.get(row.pk) for row in mine}
+
+
+def _lock_held(batch: Batch, ids: list[int]) -> set[int]:
+    """Lock the rows `ids` and return those still queued under this worker's claim.
+
+    The rows are found by primary key alone and checked here: with a condition on
+    status in the query, a planner without fresh statistics walks the whole status
+    index, every queued row of the outbox, for each group.
+    """
+    current = OutboxMessage.objects.select_for_update().filter(pk__in=ids).values_list("pk", "claim_token", "status")
+    return {pk for pk, claim, status in current if claim == batch.token and status == Status.QUEUED}
+
+
+@cache
+def _event_inserter() -> RowInserter:
+    return RowInserter(TimelineEvent)
 
 
 def _sent_event(row: OutboxMessage, now: datetime) -> TimelineEvent:
@@ -339,7 +353,7 @@ def _begin_all(batch: Batch, pairs: list[tuple[OutboxMessage, TwoPhaseBackend]])
     steps = {}
     for row, backend in pairs:
         try:
-            steps[row.pk] = backend.begin_steps(build_message(row))
+            steps[row.pk] = backend.envelope_steps(_envelope(row, backend))
         except Exception as error:
             OutboxMessage.objects.filter(pk=row.pk, claim_token=batch.token).update(
                 status=Status.FAILED, claim_token="", lease_until=None, last_error=f"Cannot build the email: {error}"
@@ -361,6 +375,11 @@ def _begin_all(batch: Batch, pairs: list[tuple[OutboxMessage, TwoPhaseBackend]])
     if unreachable and not begun and unreachable == len(steps):
         return None
     return begun
+
+
+def _envelope(row: OutboxMessage, backend: TwoPhaseBackend) -> tuple[str, list[str], bytes]:
+    """Return the envelope sender, recipients and bytes of the row's email."""
+    return backend.envelope(compose(row).as_django())
 
 
 def _step(batch: Batch, row: OutboxMessage, backend: TwoPhaseBackend, steps) -> str:
