@@ -197,7 +197,12 @@ def build_probes(
 
 
 def run(ctx) -> Result:
+    from django.core.management import call_command
+
     meta, _ = dataset.ensure(ctx.db, leads=ctx.args.leads, events=ctx.args.events, seed=ctx.args.seed)
+    # The data set may predate tables the page reads (its nav and bulk bar read other apps)
+    # and the list's newest indexes and statistics: add them in place.
+    call_command("migrate", interactive=False, verbosity=0)
     rng = random.Random(ctx.args.seed)
     users = personas()
     probes, kinds = build_probes(users, rng, ctx.args.rounds, meta)

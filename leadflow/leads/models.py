@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
@@ -67,13 +67,21 @@ class LeadQuerySet(models.QuerySet):
         if user.sees_all_leads:
             return qs
         team_ids = user.managed_team_ids()
+        # SQLite has no statistics to weigh the owner and team indexes against the list's
+        # sort index, so for it the conditions below are written so that no index serves
+        # them; PostgreSQL gets them plainly and weighs and combines the indexes itself.
+        plain = connections[qs.db].vendor != "sqlite"
         if team_ids:
-            # As an expression, so the database walks the list's sort index (see below).
+            if plain:
+                return qs.filter(team_id__in=team_ids)
+            # As an expression, so SQLite walks the list's sort index (see below).
             return qs.alias(team_or_none=Coalesce("team_id", Value(0))).filter(team_or_none__in=team_ids)
         if not user.team_id:
             return qs.filter(owner_id=user.pk)
+        if plain:
+            return qs.filter(Q(owner_id=user.pk) | Q(owner__isnull=True, team_id=user.team_id))
         # Same as owner = user OR (no owner AND team = user's team), written so that no
-        # index serves the OR: the database then walks the list's sort index instead of
+        # index serves the OR: SQLite then walks the list's sort index instead of
         # gathering every lead of the user and the team and sorting them.
         return qs.alias(owner_or_none=Coalesce("owner_id", Value(0))).filter(
             Q(owner_or_none__in=[user.pk, 0]) & (Q(owner__isnull=False) | Q(team_id=user.team_id))

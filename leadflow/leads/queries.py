@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connections
 from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -32,9 +34,11 @@ FILTER_NAMES = frozenset(
     {"q", "stage", "owner", "source", "score_min", "score_max", "created_from", "created_to", "sort", "cursor"}
 )
 COUNT_CAP = 1_000
-# A search matching at least this many leads is run without its indexes: see _rows.
+# On SQLite a search matching at least this many leads is run without its indexes: see _search_filters.
 DENSE_SEARCH = 2_000
 MAX_SEARCH_TERMS = 5
+# On SQLite a score range holding at least this many leads is checked while walking the sort index.
+DENSE_SCORE_RANGE = 5_000
 
 
 class FilterError(ValueError):
@@ -201,23 +205,48 @@ def is_dense_search(text: str) -> bool:
     return search(Lead.objects.all(), text).order_by()[:DENSE_SEARCH].count() >= DENSE_SEARCH
 
 
+def _planner_lacks_statistics(qs: QuerySet) -> bool:
+    """Return True when the database plans without statistics on what a condition keeps (SQLite).
+
+    SQLite knows how big its indexes are but not how many rows a range or an expression
+    keeps, so some conditions are shaped to steer it to the sort index (see _score_range
+    and _search_filters). PostgreSQL estimates them from its statistics, which include
+    the expression indexes and the statistics of leads migration 0006, and picks the
+    plan itself: steered, it would walk the sort index even where few rows match.
+    """
+    return connections[qs.db].vendor == "sqlite"
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _score_bounds(filters: LeadFilters) -> dict[str, int]:
+    bounds = {}
+    if filters.score_min is not None:
+        bounds["gte"] = filters.score_min
+    if filters.score_max is not None:
+        bounds["lte"] = filters.score_max
+    return bounds
+
+
+def is_dense_score_range(filters: LeadFilters) -> bool:
+    """Return True when many leads score within the range, counted cheaply through the score index."""
+    bounds = {f"score__{op}": value for op, value in _score_bounds(filters).items()}
+    return Lead.objects.filter(**bounds).order_by()[:DENSE_SCORE_RANGE].count() >= DENSE_SCORE_RANGE
+
+
 def _score_range(qs: QuerySet, filters: LeadFilters) -> QuerySet:
-    if filters.score_min is None and filters.score_max is None:
+    bounds = _score_bounds(filters)
+    if not bounds:
         return qs
     field = "score"
-    if filters.sort.lstrip("-") != "score":
-        # Without range statistics SQLite would pick the score index for a range and then
-        # sort every match; as an expression the range is checked while walking the sort index.
+    if filters.sort.lstrip("-") != "score" and _planner_lacks_statistics(qs) and is_dense_score_range(filters):
+        # Without range statistics SQLite would pick the score index for a wide range and
+        # then sort every match; as an expression the range is checked while walking the
+        # sort index. A narrow range (high scores are rare) is quicker through the index.
         qs, field = qs.alias(score_value=F("score") + 0), "score_value"
-    if filters.score_min is not None:
-        qs = qs.filter(**{f"{field}__gte": filters.score_min})
-    if filters.score_max is not None:
-        qs = qs.filter(**{f"{field}__lte": filters.score_max})
-    return qs
+    return qs.filter(**{f"{field}__{op}": value for op, value in bounds.items()})
 
 
 def apply_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
@@ -294,13 +323,21 @@ def _order_by(lookup: str, descending: bool) -> list:
 
 
 def _after_cursor(qs: QuerySet, filters: LeadFilters, lookup: str, descending: bool) -> QuerySet:
+    """Keep the rows after the cursor in the sort: (sort value, id) past the cursor's pair.
+
+    Where the database compares row values (PostgreSQL), the pair is compared as one
+    row, which a (sort column, id) index starts from, so a page deep inside a run of
+    equal scores or names starts at once. Elsewhere (SQLite) the comparison is spelt
+    out, with a bound on the sort column alone so its index scan starts at the cursor.
+    """
     if not filters.cursor:
         return qs
     value, pk = decode_cursor(filters.cursor, lookup)
-    op = "lt" if descending else "gt"
-    # The bound on the sort column alone lets the database start its index scan at the cursor.
-    after = Q(**{f"{lookup}__{op}": value}) | Q(**{lookup: value, f"id__{op}": pk})
-    return qs.filter(Q(**{f"{lookup}__{op}e": value}), after)
+    column = Lower("last_name") if lookup == "last_name__lower" else F(lookup)
+    after = (TupleLessThan if descending else TupleGreaterThan)(Tuple(column, F("id")), (value, pk))
+    if connections[qs.db].features.supports_tuple_lookups:
+        return qs.filter(after)
+    return qs.filter(Q(**{f"{lookup}__{'lt' if descending else 'gt'}e": value}), after)
 
 
 def _rows(qs: QuerySet, filters: LeadFilters, lookup: str, descending: bool, limit: int) -> list[Lead]:
@@ -309,13 +346,14 @@ def _rows(qs: QuerySet, filters: LeadFilters, lookup: str, descending: bool, lim
 
 
 def _search_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
-    """Apply the filters; a search matching many leads is checked row by row in sort order.
+    """Apply the filters; on SQLite a search matching many leads is checked row by row in sort order.
 
     Through the name indexes every match is fetched and then sorted, which is quick
     for a few hundred matches and slow for tens of thousands ("mar"); walking the
     sort index and checking each row finds the first page of a common name quickly.
+    PostgreSQL makes that choice itself from its statistics on the name indexes.
     """
-    if filters.q and is_dense_search(filters.q):
+    if filters.q and _planner_lacks_statistics(qs) and is_dense_search(filters.q):
         qs = search(qs, filters.q, indexed=False)
         filters = replace(filters, q="")
     return apply_filters(qs, filters, user)

@@ -168,6 +168,37 @@ def test_pages_follow_the_cursor_and_count_from_the_start(as_alice, alice, setti
     assert len(shown) == 7
 
 
+@pytest.mark.parametrize("sort", ["score", "-score", "name", "-name", "created", "-activity"])
+def test_pages_through_equal_scores_and_names_keep_the_order_of_the_whole_list(alice, bob, east, sort):
+    for n in range(9):
+        make_lead(owner=alice, last_name=("smith", "Smith", "SMITH")[n % 3])
+        make_lead(team=east, last_name="Smith" if n < 6 else "Adams")
+    make_lead(owner=bob, last_name="Smith")
+    Lead.objects.filter(pk__in=list(Lead.objects.order_by("pk").values_list("pk", flat=True)[:12])).update(score=7)
+    filters = queries.parse_filters({"sort": sort})
+    whole = queries.lead_page(user=alice, filters=filters, limit=100).leads
+    paged, cursor = [], ""
+    for _ in range(10):
+        page = queries.lead_page(user=alice, filters=queries.parse_filters({"sort": sort, "cursor": cursor}), limit=4)
+        paged += page.leads
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert len(whole) == 18
+    assert [lead.pk for lead in paged] == [lead.pk for lead in whole]
+
+
+@pytest.mark.parametrize("dense_from", [1, 10_000])
+def test_score_range_keeps_both_ends_whether_many_or_few_leads_score_in_it(alice, monkeypatch, dense_from):
+    monkeypatch.setattr(queries, "DENSE_SCORE_RANGE", dense_from)
+    for score in (10, 20, 30, 40, 50):
+        Lead.objects.filter(pk=make_lead(owner=alice).pk).update(score=score)
+    for sort in ("-created", "score"):
+        filters = queries.parse_filters({"score_min": "20", "score_max": "40", "sort": sort})
+        page = queries.lead_page(user=alice, filters=filters, limit=10)
+        assert sorted(lead.score for lead in page.leads) == [20, 30, 40]
+
+
 @pytest.mark.parametrize("number", ["0", "-1", "²", "9" * 5000, "abc"])
 def test_odd_page_numbers_count_from_the_first_page(as_alice, alice, settings, number):
     settings.LEADFLOW_PAGE_SIZE = 1
