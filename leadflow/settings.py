@@ -172,8 +172,12 @@ DEFAULT_FROM_EMAIL = env_str("LEADFLOW_FROM_EMAIL", "leadflow@localhost")
 LEADFLOW_DEFAULT_PHONE_REGION = env_str("LEADFLOW_DEFAULT_PHONE_REGION", "US")
 LEADFLOW_ERASURE_KEY = env_secret("LEADFLOW_ERASURE_KEY", "") or SECRET_KEY
 LEADFLOW_API_MAX_PAGE_SIZE = env_int("LEADFLOW_API_MAX_PAGE_SIZE", 200)
+# A web process trusts a token it looked up for this many seconds; a revocation elsewhere waits at most this.
+LEADFLOW_API_TOKEN_CACHE_SECONDS = env_int("LEADFLOW_API_TOKEN_CACHE_SECONDS", 0)
 LEADFLOW_PAGE_SIZE = env_int("LEADFLOW_PAGE_SIZE", 50)
 LEADFLOW_IMPORT_MAX_UPLOAD_BYTES = env_int("LEADFLOW_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# Imports of files at least this large map and clean rows in a second process while writing; 0: never.
+LEADFLOW_IMPORT_SECOND_PROCESS_BYTES = env_int("LEADFLOW_IMPORT_SECOND_PROCESS_BYTES", 8 * 1024 * 1024)
 LEADFLOW_WEB_WORKERS = env_int("LEADFLOW_WEB_WORKERS", 0)
 LEADFLOW_TRACKING_DURABLE = env_bool("LEADFLOW_TRACKING_DURABLE", False)
 # Extra endpoints used only by the benchmark harness (a bare insert to compare against).

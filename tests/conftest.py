@@ -43,6 +43,8 @@ def migration_seeds(request) -> None:
     for module, function, app, model in MIGRATION_SEEDS:
         if not apps.get_model(app, model).objects.exists():
             getattr(importlib.import_module(module), function)(apps, None)
+
+
 _counter = itertools.count(1)
 
 

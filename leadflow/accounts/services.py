@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import time
+from functools import cache
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from leadflow.accounts.models import ApiToken, Role, Scope, Team, User, hash_token
+from leadflow.lib.compiled import CompiledSelect
 
 
 class AccountError(Exception):
@@ -71,22 +75,88 @@ def create_token(*, user: User, scopes: list[str], name: str = "") -> tuple[ApiT
 
 
 def revoke_token(*, token: ApiToken) -> ApiToken:
-    """Revoke a token; a revoked token never authenticates again."""
+    """Revoke a token; it stops authenticating at once in this process, and in every other web
+    process within LEADFLOW_API_TOKEN_CACHE_SECONDS."""
     with transaction.atomic():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     token.refresh_from_db()
+    _recent_tokens.pop(token.key_hash, None)
     return token
 
 
+# Tokens this process found lately, by hash: when it read them, and the token's and its user's columns.
+_recent_tokens: dict[str, tuple[float, tuple]] = {}
+MAX_RECENT_TOKENS = 1000
+
+
 def authenticate_token(raw: str) -> ApiToken | None:
-    """Return the active token matching `raw`, or None."""
+    """Return the active token matching `raw`, with its user loaded, or None.
+
+    A token found is trusted for LEADFLOW_API_TOKEN_CACHE_SECONDS without reading it
+    again, so API requests cost no token query; a token never found is read every time.
+    """
     if not raw.startswith(ApiToken.PREFIX) or len(raw) > 200:
         return None
-    token = next(iter(ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(raw))[:1]), None)
-    if token is None:
+    key_hash = hash_token(raw)
+    row = _active_token_row(key_hash)
+    if row is None:
         return None
+    token = _token_from_row(row)
     now = timezone.now()
     # Writing on every request would serialise API traffic; a minute's precision is enough.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        _note_use(key_hash, now)
+    return token
+
+
+def _note_use(key_hash: str, when) -> None:
+    """Keep the use just written in the remembered row, so the next request does not write it again."""
+    recent = _recent_tokens.get(key_hash)
+    if recent is not None:
+        position = _token_columns()[0].index("last_used_at")
+        row = recent[1]
+        _recent_tokens[key_hash] = (recent[0], (*row[:position], when, *row[position + 1 :]))
+
+
+def _active_token_row(key_hash: str) -> tuple | None:
+    keep = settings.LEADFLOW_API_TOKEN_CACHE_SECONDS
+    now = time.time()
+    recent = _recent_tokens.get(key_hash)
+    # A clock set back counts as expired, so a token is never trusted for longer than `keep`.
+    if recent is not None and 0 <= now - recent[0] < keep:
+        return recent[1]
+    rows = _token_lookup().rows(key_hash=key_hash)
+    if not rows:
+        _recent_tokens.pop(key_hash, None)
+        return None
+    if keep > 0:
+        if len(_recent_tokens) >= MAX_RECENT_TOKENS:
+            _recent_tokens.clear()
+        _recent_tokens[key_hash] = (now, rows[0])
+    return rows[0]
+
+
+@cache
+def _token_columns() -> tuple[list[str], list[str]]:
+    token_fields = [field.attname for field in ApiToken._meta.concrete_fields]
+    user_fields = [field.attname for field in User._meta.concrete_fields]
+    return token_fields, user_fields
+
+
+@cache
+def _token_lookup() -> CompiledSelect:
+    token_fields, user_fields = _token_columns()
+    columns = [*token_fields, *(f"user__{name}" for name in user_fields)]
+    return CompiledSelect(
+        lambda key_hash: ApiToken.objects.active().filter(key_hash=key_hash).order_by().values_list(*columns)[:1]
+    )
+
+
+def _token_from_row(row: tuple) -> ApiToken:
+    """Return a new token and user from their columns: each request gets its own instances."""
+    token_fields, user_fields = _token_columns()
+    using = _token_lookup().using
+    token = ApiToken.from_db(using, token_fields, row[: len(token_fields)])
+    token.user = User.from_db(using, user_fields, row[len(token_fields) :])
     return token

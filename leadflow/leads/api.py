@@ -37,6 +37,7 @@ from leadflow.leads.schemas import (
     TimelineOut,
     TimelineQuery,
     event_data,
+    json_answer,
     lead_data,
 )
 
@@ -144,18 +145,19 @@ def _if_match(request: HttpRequest) -> int | None:
     response={200: LeadCreated, 201: LeadCreated, **errors(409)},
     summary="Create a lead, or update the lead of the same person",
 )
-def create_lead(request: HttpRequest, payload: LeadCreate, response: HttpResponse):
+def create_lead(request: HttpRequest, payload: LeadCreate):
     """Record a person as a lead. One person, one lead: when a live lead already has this email
     (or, lacking one, this phone), that lead is updated instead: new values win, blank values never
     erase, and the capture is recorded on its timeline. The answer is 201 with `created: true` for a
     new lead, 200 with `created: false` for an update. An existing lead you cannot see is a 409
     (`duplicate_not_visible`); a person whose data was erased is a 409 (`erased_person`)."""
     result = services.record_lead(data=payload.model_dump(exclude_unset=True), actor=_user(request), channel="api")
-    body = {"created": result.created, "lead": _lead_answer(response, result.lead)}
+    lead = result.lead
+    response = json_answer(201 if result.created else 200, {"created": result.created, "lead": lead_data(lead)})
+    response["ETag"] = _etag(lead)
     if result.created:
-        response["Location"] = f"/api/v1/leads/{result.lead.pk}"
-        return Status(201, body)
-    return Status(200, body)
+        response["Location"] = f"/api/v1/leads/{lead.pk}"
+    return response
 
 
 @leads.get("", response={200: LeadPageOut, **errors()}, summary="List leads with search, filters and sort")

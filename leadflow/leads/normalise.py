@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
+import email_validator
 import phonenumbers
 from django.conf import settings
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 FREE_MAIL_DOMAINS = frozenset(
     [
@@ -51,8 +56,40 @@ FREE_MAIL_DOMAINS = frozenset(
 )
 
 
+# The shape nearly every address has: dot-separated runs of ASCII letters, digits and
+# RFC 5322 punctuation, an @, and a hostname whose labels are letters, digits and inner
+# hyphens, ending in a top-level domain that ends with a letter.
+_ATEXT = r"[a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~]+"
+_PLAIN_EMAIL = re.compile(
+    rf"({_ATEXT}(?:\.{_ATEXT})*)"
+    r"@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+(?:[a-zA-Z0-9][a-zA-Z0-9-]{0,61})?[a-zA-Z])"
+)
+_MAILBOX_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+PHONE_CACHE_SIZE = 4096
+
+
 class NormaliseError(ValueError):
     """A value that cannot be normalised; the message says what to fix."""
+
+
+def plain_email(value: str) -> str | None:
+    """Return what email-validator makes of a plain ASCII address, or None to ask email-validator itself.
+
+    Every address accepted here is one email-validator accepts unchanged but for its
+    domain, which it lowercases. Anything else (international characters, quoting,
+    double hyphens such as Punycode, role names it lowercases, reserved domains, long
+    parts) returns None.
+    """
+    match = _PLAIN_EMAIL.fullmatch(value)
+    if match is None:
+        return None
+    local, domain = match.groups()
+    domain = domain.lower()
+    if len(local) > 64 or len(domain) > 253 or "--" in domain or local.lower() in _MAILBOX_NAMES:
+        return None
+    if any(domain == name or domain.endswith(f".{name}") for name in email_validator.SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return f"{local}@{domain}"
 
 
 def normalise_email(raw: str) -> str:
@@ -62,6 +99,9 @@ def normalise_email(raw: str) -> str:
         return ""
     if len(value) > 254:
         raise NormaliseError("is longer than 254 characters, the most an address may have.")
+    plain = plain_email(value)
+    if plain is not None:
+        return plain
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
@@ -89,18 +129,24 @@ def normalise_phone(raw: str, region: str | None = None) -> str:
         return ""
     if len(value) > 40:
         raise NormaliseError("is too long to be a phone number.")
-    region = region or settings.LEADFLOW_DEFAULT_PHONE_REGION
+    number, problem = _parse_phone(value, region or settings.LEADFLOW_DEFAULT_PHONE_REGION)
+    if problem:
+        raise NormaliseError(problem)
+    return number
+
+
+@lru_cache(maxsize=PHONE_CACHE_SIZE)
+def _parse_phone(value: str, region: str) -> tuple[str, str]:
+    """Return (E.164 number, "") or ("", what is wrong); files repeat numbers, so answers are kept."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as error:
-        raise NormaliseError(
-            f"is not a phone number ({error._msg}); write it with its country code, like +44 20 7946 0958."
-        ) from error
+        return "", f"is not a phone number ({error._msg}); write it with its country code, like +44 20 7946 0958."
     if not phonenumbers.is_valid_number(number):
-        raise NormaliseError(
+        return "", (
             f"is not a valid phone number for region {region}; write it with its country code, like +44 20 7946 0958."
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 
 
 def phone_search_key(raw: str, region: str | None = None) -> str | None:

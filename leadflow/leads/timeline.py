@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.utils import timezone
 
 from leadflow.leads.models import ActorType, Lead, TimelineEvent
+from leadflow.lib.inserts import RowInserter
+
+
+@cache
+def _inserter() -> RowInserter:
+    return RowInserter(TimelineEvent)
+
+
+def new_event(
+    lead: Lead,
+    kind: str,
+    *,
+    actor=None,
+    actor_type: str | None = None,
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> TimelineEvent:
+    """Return an unsaved event for `lead`'s timeline, as `record` writes it."""
+    if actor_type is None:
+        actor_type = ActorType.USER if actor is not None else ActorType.SYSTEM
+    return TimelineEvent(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        actor_type=actor_type,
+        data=data or {},
+        occurred_at=occurred_at or timezone.now(),
+    )
 
 
 def record(
@@ -20,13 +49,7 @@ def record(
     occurred_at: datetime | None = None,
 ) -> TimelineEvent:
     """Append one event to `lead`'s timeline and return it."""
-    if actor_type is None:
-        actor_type = ActorType.USER if actor is not None else ActorType.SYSTEM
-    return TimelineEvent.objects.create(
-        lead=lead,
-        kind=kind,
-        actor=actor,
-        actor_type=actor_type,
-        data=data or {},
-        occurred_at=occurred_at or timezone.now(),
-    )
+    event = new_event(lead, kind, actor=actor, actor_type=actor_type, data=data, occurred_at=occurred_at)
+    # One statement compiled once: events are written on every capture, note and call.
+    _inserter().insert([event])
+    return event

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connections, models
@@ -33,6 +34,8 @@ PLAIN_FIELDS = (
 )
 PLAIN_EXCEPTIONS = (models.GenericIPAddressField,)
 MAX_ROWS_PER_STATEMENT = 1000
+# Row counts below a full statement go in whole hundreds, then powers of two (see statement_sizes).
+ROUND_ROWS = 100
 
 
 class RowInserter:
@@ -57,7 +60,7 @@ class RowInserter:
         )
         self.fields = chosen
         self.attnames = [field.attname for field in chosen]
-        self._statements: dict[int, str] = {}
+        self._statements: dict[tuple[int, str], str] = {}
         self._converters: list[Callable[[Any], Any] | None] | None = None
         self._pre_save = [
             field for field in chosen if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
@@ -71,18 +74,36 @@ class RowInserter:
         """Insert `objs` (unsaved instances) and set their primary keys, in as few statements as fit."""
         if not objs:
             return
-        per_statement = self.rows_per_statement()
+        start = 0
         with self.connection.cursor() as cursor:
-            for start in range(0, len(objs), per_statement):
-                chunk = objs[start : start + per_statement]
+            for size in statement_sizes(len(objs), self.rows_per_statement()):
+                chunk = objs[start : start + size]
+                start += size
                 params: list[Any] = []
                 for obj in chunk:
                     params.extend(self.values(obj))
-                cursor.execute(self.statement(len(chunk)), params)
-                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                for obj, (pk,) in zip(chunk, self._execute(cursor, len(chunk), params), strict=True):
                     obj.pk = pk
                     obj._state.adding = False
                     obj._state.db = self.using
+
+    def _execute(self, cursor, rows: int, params: list[Any]) -> list[tuple]:
+        """Run the statement for `rows` rows and return the keys it read back.
+
+        On SQLite, when no one is recording queries, the statement goes to the driver
+        already written with its own placeholders: the wrapper's rewrite of every
+        `%s` scans the whole text, which for a statement of many rows costs more than
+        converting the values. Database errors are raised as Django's, as always.
+        """
+        connection = self.connection
+        if connection.vendor != "sqlite" or connection.queries_logged or connection.execute_wrappers:
+            cursor.execute(self.statement(rows), params)
+            return cursor.fetchall()
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors:
+            driver_cursor = cursor.cursor
+            sqlite3.Cursor.execute(driver_cursor, self.statement(rows, placeholder="?"), params)
+            return driver_cursor.fetchall()
 
     def values(self, obj: models.Model) -> list[Any]:
         """Return `obj`'s column values, converted for this connection, in statement order."""
@@ -111,23 +132,79 @@ class RowInserter:
         """As many rows as the connection's parameter limit allows, at most MAX_ROWS_PER_STATEMENT."""
         return max(1, min(MAX_ROWS_PER_STATEMENT, parameter_limit(self.connection) // len(self.fields)))
 
-    def statement(self, rows: int) -> str:
-        """The INSERT text for `rows` rows, built once per row count."""
-        sql = self._statements.get(rows)
+    def statement(self, rows: int, *, placeholder: str = "%s") -> str:
+        """The INSERT text for `rows` rows, built once per row count and placeholder style."""
+        sql = self._statements.get((rows, placeholder))
         if sql is None:
             quote = self.connection.ops.quote_name
             columns = ", ".join(quote(field.column) for field in self.fields)
-            row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+            row = "(" + ", ".join([placeholder] * len(self.fields)) + ")"
             table = quote(self.model._meta.db_table)
             returning = quote(self.model._meta.pk.column)
             values = ", ".join([row] * rows)
             # Only quoted model metadata and placeholders go into the text; values are parameters.
             sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {returning}"  # noqa: S608
-            self._statements[rows] = sql
+            self._statements[rows, placeholder] = sql
         return sql
 
 
+def statement_sizes(rows: int, per_statement: int) -> list[int]:
+    """Split `rows` into full statements, then whole hundreds, then powers of two.
+
+    1,270 rows, 1,000 to a statement, go as 1,000, 200, 64, 4 and 2.
+
+    The driver keeps each statement text it compiles (SQLite's 128 most recent), and a
+    compiled statement of hundreds of rows of a wide table takes megabytes: a text for
+    every row count would fill that cache with hundreds of megabytes. These sizes need
+    at most 17 texts per model.
+    """
+    sizes = [per_statement] * (rows // per_statement)
+    rest = rows % per_statement
+    if rest >= ROUND_ROWS:
+        sizes.append(rest - rest % ROUND_ROWS)
+        rest %= ROUND_ROWS
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes
+
+
 def _converter(field: models.Field, connection) -> Callable[[Any], Any]:
+    """Return the field's conversion for this database, taking the adapter's path for the usual values.
+
+    NULL stays NULL. An aware datetime and a dict or list for JSON go straight to the
+    backend's adapter, as the field's own chain would send them; any other value takes
+    that whole chain.
+    """
+    if isinstance(field, models.DateTimeField):
+        adapt_datetime = connection.ops.adapt_datetimefield_value
+        # Rows written together mostly carry the same moment: the last one converted is kept.
+        last: list[Any] = [None, None]
+
+        def convert_datetime(value: Any) -> Any:
+            if value is None:
+                return None
+            if value is last[0]:
+                return last[1]
+            if isinstance(value, datetime) and value.utcoffset() is not None:
+                last[:] = value, adapt_datetime(value)
+                return last[1]
+            return field.get_db_prep_save(value, connection)
+
+        return convert_datetime
+    if isinstance(field, models.JSONField):
+        adapt_json, encoder = connection.ops.adapt_json_value, field.encoder
+
+        def convert_json(value: Any) -> Any:
+            if value is None:
+                return None
+            if type(value) in (dict, list):
+                return adapt_json(value, encoder)
+            return field.get_db_prep_save(value, connection)
+
+        return convert_json
+
     def convert(value: Any) -> Any:
         return field.get_db_prep_save(value, connection)
 

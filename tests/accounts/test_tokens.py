@@ -1,6 +1,13 @@
-import pytest
+import datetime as dt
 
-from leadflow.accounts.models import ApiToken
+import pytest
+import time_machine
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from leadflow.accounts.models import ApiToken, User
 from leadflow.accounts.services import AccountError, authenticate_token, create_token, parse_scopes, revoke_token
 from tests.conftest import PASSWORD
 
@@ -55,3 +62,65 @@ def test_cli_token_create_prints_a_working_token(alice, capsys):
     call_command("token", "create", "alice", "--scopes", "read,write")
     raw = capsys.readouterr().out.strip()
     assert authenticate_token(raw).user == alice
+
+
+def _revoke_elsewhere(token: ApiToken) -> None:
+    """Revoke as another process would (the CLI, another web worker): straight in the database."""
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+
+
+@pytest.mark.django_db
+@override_settings(LEADFLOW_API_TOKEN_CACHE_SECONDS=5)
+def test_token_revoked_by_another_process_stops_working_within_the_cache_time(alice):
+    token, raw = create_token(user=alice, scopes=["read"])
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as traveller:
+        assert authenticate_token(raw) is not None
+        _revoke_elsewhere(token)
+        traveller.shift(4)
+        assert authenticate_token(raw) is not None
+        traveller.shift(1)
+        assert authenticate_token(raw) is None
+
+
+@pytest.mark.django_db
+@override_settings(LEADFLOW_API_TOKEN_CACHE_SECONDS=5)
+def test_user_deactivated_by_another_process_is_refused_within_the_cache_time(alice):
+    _, raw = create_token(user=alice, scopes=["read"])
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as traveller:
+        assert authenticate_token(raw).user.is_active is True
+        User.objects.filter(pk=alice.pk).update(is_active=False)
+        traveller.shift(5)
+        assert authenticate_token(raw) is None
+
+
+@pytest.mark.django_db
+@override_settings(LEADFLOW_API_TOKEN_CACHE_SECONDS=0)
+def test_without_a_cache_time_a_revocation_elsewhere_takes_effect_on_the_next_request(alice):
+    token, raw = create_token(user=alice, scopes=["read"])
+    assert authenticate_token(raw) is not None
+    _revoke_elsewhere(token)
+    assert authenticate_token(raw) is None
+
+
+@pytest.mark.django_db
+@override_settings(LEADFLOW_API_TOKEN_CACHE_SECONDS=5)
+def test_a_token_found_lately_needs_no_query_and_each_request_gets_its_own_user(alice):
+    _, raw = create_token(user=alice, scopes=["read", "write"])
+    first = authenticate_token(raw)
+    with CaptureQueriesContext(connection) as queries:
+        second = authenticate_token(raw)
+    assert len(queries) == 0
+    assert second.user == alice
+    assert second.user is not first.user
+    assert second.allows("write") is True
+
+
+@pytest.mark.django_db
+@override_settings(LEADFLOW_API_TOKEN_CACHE_SECONDS=5)
+def test_a_clock_set_back_does_not_extend_the_trust_in_a_token(alice):
+    token, raw = create_token(user=alice, scopes=["read"])
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as traveller:
+        assert authenticate_token(raw) is not None
+        _revoke_elsewhere(token)
+        traveller.shift(-60)
+        assert authenticate_token(raw) is None

@@ -30,6 +30,22 @@ def test_new_person_is_created_normalised_with_location_and_etag(alice):
     assert Lead.objects.get(pk=lead["id"]).events.get().data["channel"] == "api"
 
 
+def test_create_and_update_answers_show_the_lead_exactly_as_reading_it_does(alice):
+    client = as_user(alice)
+    data = {"first_name": "Ana", "email": "ana@acme.example", "consent_status": "granted", "budget_amount": "25000"}
+    created = client.post("/leads", {**data, "custom": {"plan": "pro"}})
+    updated = client.post("/leads", {"email": "ana@acme.example", "title": "CTO"})
+    for response in (created, updated):
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+    lead_id = created.json()["lead"]["id"]
+    read = client.get(f"/leads/{lead_id}")
+    assert updated.json() == {"created": False, "lead": read.json()}
+    assert updated["ETag"] == read["ETag"] == '"2"'
+    assert list(created.json()["lead"]) == list(read.json())
+    assert created.json()["lead"]["consent_at"].endswith("Z")
+    assert created.json()["lead"]["budget_amount"] == "25000.00"
+
+
 def test_same_email_again_updates_the_existing_lead_and_says_so(alice):
     client = as_user(alice)
     first = client.post("/leads", {"email": "ana@acme.example", "first_name": "Ana"}).json()["lead"]

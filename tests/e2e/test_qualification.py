@@ -11,7 +11,6 @@ from tests.conftest import make_lead
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
 @pytest.fixture
 def reasons(db):
     """The disqualify reasons a fresh install has."""

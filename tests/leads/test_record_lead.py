@@ -1,8 +1,11 @@
+import threading
+
 import pytest
+from django.db import connection
 
 from leadflow.leads import services
 from leadflow.leads.errors import FieldErrors, LeadError
-from leadflow.leads.models import EventKind, Lead, Stage
+from leadflow.leads.models import Company, EventKind, Lead, Stage
 from tests.conftest import make_lead
 
 
@@ -128,3 +131,67 @@ def test_erasure_reason_with_a_nul_byte_is_refused_and_nothing_is_erased(admin):
         services.erase_lead(lead=lead, actor=admin, reason="x\x00")
     lead.refresh_from_db()
     assert lead.email == "keep@x.example"
+
+
+@pytest.mark.django_db
+def test_company_known_by_its_domain_but_unnamed_gets_the_captured_name():
+    Company.objects.create(domain="acme.example", name="")
+    lead = services.record_lead(data={"email": "ana@acme.example", "company_name": "Acme Labs"}).lead
+    assert lead.company.name == "Acme Labs"
+    assert Company.objects.get(domain="acme.example").name == "Acme Labs"
+
+
+@pytest.mark.django_db
+def test_free_mail_lead_joins_the_company_of_the_same_name_whatever_its_case():
+    first = services.record_lead(data={"email": "ana@gmail.com", "company_name": "Acme Labs"}).lead
+    second = services.record_lead(data={"email": "bo@gmail.com", "company_name": "ACME LABS"}).lead
+    assert second.company_id == first.company_id
+    assert Company.objects.filter(domain__isnull=True).count() == 1
+
+
+def _event_kinds(lead: Lead) -> list[str]:
+    return list(lead.events.order_by("id").values_list("kind", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_transaction_a_new_person_gets_a_lead_and_its_created_event_together(admin):
+    created = services.record_lead(
+        data={"first_name": "Ana", "email": "ana@acme.example", "company_name": "Acme"}, actor=admin, channel="api"
+    )
+    again = services.record_lead(data={"email": "ANA@acme.example", "title": "CTO"}, actor=admin, channel="api")
+    assert created.created is True
+    assert again.created is False
+    assert again.lead.pk == created.lead.pk
+    stored = Lead.objects.get()
+    assert stored.title == "CTO"
+    assert stored.company.domain == "acme.example"
+    assert _event_kinds(stored) == [EventKind.CREATED, EventKind.CAPTURED]
+    event = stored.events.get(kind=EventKind.CREATED)
+    assert event.actor == admin
+    assert event.data["channel"] == "api"
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite" and connection.settings_dict["TEST"]["NAME"] is None,
+    reason="in-memory SQLite's shared cache refuses concurrent writers instead of waiting",
+)
+@pytest.mark.django_db(transaction=True)
+def test_the_same_new_person_sent_at_once_by_several_clients_becomes_one_lead():
+    start = threading.Barrier(4)
+    results: list[bool] = []
+
+    def send(n: int) -> None:
+        try:
+            start.wait()
+            results.append(services.record_lead(data={"email": "ana@acme.example", "title": f"T{n}"}).created)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    lead = Lead.objects.get()
+    assert _event_kinds(lead) == [EventKind.CREATED, EventKind.CAPTURED, EventKind.CAPTURED, EventKind.CAPTURED]

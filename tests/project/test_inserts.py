@@ -67,3 +67,38 @@ def test_many_rows_go_in_few_statements():
     assert len(inserts) == -(-600 // inserter.rows_per_statement())
     assert len(inserts) <= 2
     assert Lead.objects.filter(first_name__startswith="Ana").count() == 600
+
+
+def test_a_broken_rule_raises_djangos_integrity_error_and_leaves_the_transaction_usable():
+    from django.db import IntegrityError, transaction
+
+    now = timezone.now()
+    RowInserter(Lead).insert([_lead(1, now)])
+    again = _lead(1, now)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RowInserter(Lead).insert([again])
+    assert again.pk is None
+    assert Lead.objects.filter(email_key="ana1@example.com").count() == 1
+
+
+def test_rows_of_one_moment_share_one_conversion_and_read_back_alike():
+    now = timezone.now()
+    later = now + dt.timedelta(seconds=1)
+    leads = [_lead(n, now if n % 2 else later) for n in range(4)]
+    RowInserter(Lead).insert(leads)
+    stored = dict(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("pk", "created_at"))
+    assert [stored[lead.pk] for lead in leads] == [later, now, later, now]
+
+
+def test_any_number_of_rows_goes_in_a_dozen_statement_shapes_at_most():
+    from leadflow.lib.inserts import statement_sizes
+
+    assert statement_sizes(1270, 1000) == [1000, 200, 64, 4, 2]
+    assert statement_sizes(600, 1000) == [600]
+    assert statement_sizes(45, 19) == [19, 19, 4, 2, 1]
+    shapes: set[int] = set()
+    for rows in range(1, 3000):
+        sizes = statement_sizes(rows, 1000)
+        assert sum(sizes) == rows
+        shapes.update(sizes)
+    assert len(shapes) <= 17

@@ -12,7 +12,7 @@ from django.utils import timezone
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.fields import FIRMOGRAPHIC_FIELDS, INPUT_FIELDS, clean_lead_input
 from leadflow.leads.lifecycle import QUALIFICATION_FIELDS
-from leadflow.leads.models import ActorType, EventKind, Lead, LeadStatus, TimelineEvent
+from leadflow.leads.models import ActorType, ErasedIdentity, EventKind, Lead, LeadStatus, TimelineEvent
 from leadflow.leads.normalise import email_key
 from leadflow.leads.services.companies import resolve_companies
 from leadflow.leads.services.privacy import identity_digest
@@ -23,6 +23,7 @@ from leadflow.leads.services.records import (
     qualification_changes,
     qualification_events,
 )
+from leadflow.lib.inserts import RowInserter
 
 MAX_BATCH = 1000
 SNAPSHOT = (
@@ -86,9 +87,7 @@ def _load_state(rows: list[dict], actor, allow_erased: bool, key: str | None) ->
         by_phone.setdefault(lead.phone, []).append(by_email.get(lead.email_key, lead))
     by_key = _load_by_key(live, rows, key, [*by_email.values(), *(ld for group in by_phone.values() for ld in group)])
     erased: set[str] = set()
-    if not allow_erased:
-        from leadflow.leads.models import ErasedIdentity
-
+    if not allow_erased and (keys or phones) and ErasedIdentity.objects.exists():
         digests = {identity_digest(value) for value in keys | phones}
         erased = set(ErasedIdentity.objects.filter(digest__in=digests).values_list("digest", flat=True))
     visible = None
@@ -136,7 +135,7 @@ def _remember(state: _State, lead: Lead) -> None:
 
 def _plan_row(state: _State, cleaned: dict, *, actor, owner, channel: str, now) -> BatchOutcome:
     key = email_key(cleaned.get("email", ""))
-    if any(identity_digest(v) in state.erased for v in (key, cleaned.get("phone")) if v):
+    if state.erased and any(identity_digest(v) in state.erased for v in (key, cleaned.get("phone")) if v):
         return BatchOutcome("error", error=LeadError("erased_person", "This person asked for their data to be erased."))
     lead = _find(state, cleaned)
     if lead is None:
@@ -170,7 +169,7 @@ def _write(state: _State, *, actor, actor_type) -> None:
         state.new, resolve_companies([(ld.email, ld.company_name) for ld in state.new]), strict=True
     ):
         lead.company = company
-    Lead.objects.bulk_create(state.new)
+    RowInserter(Lead).insert(state.new)
     changed_company = list(state.company_changed.values())
     for lead, company in zip(
         changed_company, resolve_companies([(ld.email, ld.company_name) for ld in changed_company]), strict=True
@@ -179,11 +178,21 @@ def _write(state: _State, *, actor, actor_type) -> None:
     for lead in state.dirty.values():
         lead.save()
     kind_of_actor = actor_type or (ActorType.USER if actor is not None else ActorType.SYSTEM)
-    TimelineEvent.objects.bulk_create(
-        TimelineEvent(
-            lead=lead, kind=kind, actor=actor, actor_type=kind_of_actor, data=data, occurred_at=lead.updated_at
-        )
-        for lead, kind, data in state.events
+    actor_id = actor.pk if actor is not None else None
+    written_at = timezone.now()
+    RowInserter(TimelineEvent).insert(
+        [
+            TimelineEvent(
+                lead_id=lead.pk,
+                kind=kind,
+                actor_id=actor_id,
+                actor_type=kind_of_actor,
+                data=data,
+                occurred_at=lead.updated_at,
+                created_at=written_at,
+            )
+            for lead, kind, data in state.events
+        ]
     )
 
 
@@ -209,9 +218,39 @@ def record_leads_batch(
     """
     if len(rows) > MAX_BATCH:
         raise LeadError("too_many", f"Send at most {MAX_BATCH} leads at a time.")
+    return record_cleaned_batch(
+        cleaned=clean_rows(rows, key=key), actor=actor, actor_type=actor_type, channel=channel, owner=owner,
+        allow_erased=allow_erased, dry_run=dry_run, key=key,
+    )  # fmt: skip
+
+
+def clean_rows(rows: list[dict[str, Any]], *, key: str | None = None) -> list[dict | LeadError]:
+    """Check and normalise each row as record_leads_batch does: the cleaned input, or the error it has.
+
+    Reads no database, so it can run apart from the writing (in another process).
+    """
+    return [_clean(row, key) for row in rows]
+
+
+def record_cleaned_batch(
+    *,
+    cleaned: list[dict | LeadError],
+    actor=None,
+    actor_type: str | None = None,
+    channel: str = "import",
+    owner=None,
+    allow_erased: bool = False,
+    dry_run: bool = False,
+    key: str | None = None,
+) -> list[BatchOutcome]:
+    """Record rows that clean_rows has checked, as record_leads_batch does; an error stays that row's outcome.
+
+    It takes batches larger than MAX_BATCH (an import records a few thousand rows at a
+    time); every look-up is one statement per batch, so keep them to thousands.
+    """
     for attempt in range(3):
         try:
-            return _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run, key)
+            return _record_batch_once(cleaned, actor, actor_type, channel, owner, allow_erased, dry_run, key)
         except IntegrityError:
             # Someone created one of these people between our look-up and insert: plan again.
             if attempt == 2:
@@ -219,17 +258,16 @@ def record_leads_batch(
     raise AssertionError("unreachable")
 
 
-def _record_batch_once(rows, actor, actor_type, channel, owner, allow_erased, dry_run, key) -> list[BatchOutcome]:
+def _record_batch_once(cleaned, actor, actor_type, channel, owner, allow_erased, dry_run, key) -> list[BatchOutcome]:
     now = timezone.now()
-    cleaned_rows = [_clean(row, key) for row in rows]
-    valid = [row for row in cleaned_rows if not isinstance(row, LeadError)]
+    valid = [row for row in cleaned if not isinstance(row, LeadError)]
     with transaction.atomic():
         state = _load_state(valid, actor, allow_erased, key)
         outcomes = [
             BatchOutcome("error", error=row)
             if isinstance(row, LeadError)
             else _plan_row(state, row, actor=actor, owner=owner, channel=channel, now=now)
-            for row in cleaned_rows
+            for row in cleaned
         ]
         if dry_run:
             transaction.set_rollback(True)

@@ -2,36 +2,96 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from leadflow.leads.models import Company
 from leadflow.leads.normalise import email_domain, is_free_mail
+from leadflow.lib.compiled import CompiledSelect
+
+# In the order of the model's fields, as Company.from_db takes them.
+COMPANY_FIELDS = ("id", "name", "domain", "created_at")
+
+
+@cache
+def _by_domain() -> CompiledSelect:
+    return CompiledSelect(
+        lambda domain: Company.objects.filter(domain=domain).order_by().values_list(*COMPANY_FIELDS)[:1]
+    )
+
+
+@cache
+def _by_name() -> CompiledSelect:
+    return CompiledSelect(
+        lambda name: (
+            Company.objects.annotate(name_lower=Lower("name"))
+            .filter(name_lower=name)
+            .order_by("id")
+            .values_list(*COMPANY_FIELDS)[:1]
+        )
+    )
+
+
+def _first(lookup: CompiledSelect, **values: str) -> Company | None:
+    rows = lookup.rows(**values)
+    return Company.from_db(lookup.using, COMPANY_FIELDS, rows[0]) if rows else None
+
+
+@dataclass(frozen=True)
+class CompanyLookUp:
+    """What a read-only look-up found: the company, and the write it still needs, if any."""
+
+    company: Company | None = None
+    # "" when `company` is the answer as it is; "name" to give it the name; "create" to make it.
+    write: str = ""
+    domain: str = ""
+    name: str = ""
+
+    @property
+    def settled(self) -> bool:
+        return not self.write
+
+
+def look_up_company(*, email: str, company_name: str) -> CompanyLookUp:
+    """Find the company resolve_company would pick, without writing.
+
+    A caller can look up before its write transaction opens, and call settle_company
+    inside it for the write the look-up says is still needed.
+    """
+    domain = email_domain(email).lower()
+    if domain and not is_free_mail(domain):
+        company = _first(_by_domain(), domain=domain)
+        if company is None:
+            return CompanyLookUp(write="create", domain=domain, name=company_name)
+        write = "name" if company_name and not company.name else ""
+        return CompanyLookUp(company, write, domain, company_name)
+    if company_name:
+        company = _first(_by_name(), name=company_name.lower())
+        return CompanyLookUp(company, "" if company else "create", name=company_name)
+    return CompanyLookUp()
+
+
+def settle_company(look_up: CompanyLookUp) -> Company | None:
+    """Return the looked-up company after the write it needed: naming it, or creating it."""
+    if look_up.write == "name":
+        Company.objects.filter(pk=look_up.company.pk).update(name=look_up.name)
+        look_up.company.name = look_up.name
+    elif look_up.write == "create" and look_up.domain:
+        return _create_for_domain(look_up.domain, look_up.name)
+    elif look_up.write == "create":
+        return Company.objects.create(name=look_up.name)
+    return look_up.company
 
 
 def resolve_company(*, email: str, company_name: str) -> Company | None:
     """Return the company for a work address's domain, else one matched by name, else None."""
-    domain = email_domain(email).lower()
-    if domain and not is_free_mail(domain):
-        return _company_for_domain(domain, company_name)
-    if company_name:
-        existing = (
-            Company.objects.annotate(name_lower=Lower("name"))
-            .filter(name_lower=company_name.lower())
-            .order_by("id")
-            .first()
-        )
-        return existing or Company.objects.create(name=company_name)
-    return None
+    return settle_company(look_up_company(email=email, company_name=company_name))
 
 
-def _company_for_domain(domain: str, company_name: str) -> Company:
-    company = next(iter(Company.objects.filter(domain=domain)[:1]), None)
-    if company is not None:
-        if not company.name and company_name:
-            Company.objects.filter(pk=company.pk).update(name=company_name)
-            company.name = company_name
-        return company
+def _create_for_domain(domain: str, company_name: str) -> Company:
     try:
         with transaction.atomic():
             return Company.objects.create(domain=domain, name=company_name or domain)

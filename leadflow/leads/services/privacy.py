@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from leadflow.leads.models import (
     TimelineEvent,
 )
 from leadflow.leads.normalise import email_key
+from leadflow.lib.compiled import CompiledSelect
 from leadflow.mail.services import privacy as mail_privacy
 from leadflow.tracking.services import stitching as tracking
 
@@ -96,10 +98,19 @@ def identity_digest(value: str) -> str:
     return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
+@cache
+def _erased_lookup() -> CompiledSelect:
+    return CompiledSelect(
+        lambda first, second: ErasedIdentity.objects.filter(digest__in=[first, second]).values_list("pk")[:1]
+    )
+
+
 def is_erased_identity(*, email: str = "", phone: str = "") -> bool:
     """Return True when this email or phone belongs to a person whose data was erased."""
     digests = [identity_digest(v) for v in (email_key(email) or "", phone) if v]
-    return bool(digests) and ErasedIdentity.objects.filter(digest__in=digests).exists()
+    if not digests:
+        return False
+    return bool(_erased_lookup().rows(first=digests[0], second=digests[-1]))
 
 
 def ensure_not_erased(*, email: str, phone: str) -> None:

@@ -7,8 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leadflow.leads import timeline
@@ -27,12 +26,17 @@ from leadflow.leads.models import (
     CallOutcome,
     EventKind,
     Lead,
-    LeadStatus,
     Stage,
     TimelineEvent,
 )
 from leadflow.leads.normalise import email_key
-from leadflow.leads.services.companies import resolve_company
+from leadflow.leads.services.companies import CompanyLookUp, look_up_company, resolve_company, settle_company
+from leadflow.leads.services.new_lead import (  # noqa: F401
+    find_match,
+    insert_new_lead,
+    matching_lead_id,
+    stores_in_one_statement,
+)
 from leadflow.leads.services.privacy import ensure_not_erased
 from leadflow.leads.services.stages import (  # noqa: F401
     MAX_BULK,
@@ -80,21 +84,50 @@ def record_lead(
         raise FieldErrors({"email": "Give at least an email, a phone number or a name."})
     if not allow_erased:
         ensure_not_erased(email=cleaned.get("email", ""), phone=cleaned.get("phone", ""))
+    # Read-only look-ups go before the write: on SQLite its transaction holds the one write lock.
+    company = look_up_company(email=cleaned.get("email", ""), company_name=cleaned.get("company_name", ""))
     for attempt in range(3):
         try:
-            with transaction.atomic():
-                return _record_once(cleaned, actor, actor_type, channel, owner)
+            return _record_once(cleaned, company, actor, actor_type, channel, owner)
         except IntegrityError:
             # Another request created the same person between our look-up and insert.
             if attempt == 2:
                 raise
+            company = look_up_company(email=cleaned.get("email", ""), company_name=cleaned.get("company_name", ""))
     raise AssertionError("unreachable")
 
 
-def _record_once(cleaned: dict, actor, actor_type, channel: str, owner) -> RecordResult:
-    match = find_match(email=cleaned.get("email", ""), phone=cleaned.get("phone", ""))
-    if match is None:
-        return RecordResult(_create(cleaned, actor, actor_type, channel, owner), True)
+def _record_once(cleaned: dict, company: CompanyLookUp, actor, actor_type, channel: str, owner) -> RecordResult:
+    lead, event = _new_lead(cleaned, company, actor, actor_type, channel, owner)
+    # Where the lead and its event go in with one statement that commits by itself, a new
+    # person needs no transaction: one look-up, one statement. The unique email still
+    # refuses a second lead for the person (IntegrityError, retried as a capture).
+    one_statement = company.settled and stores_in_one_statement() and not connection.in_atomic_block
+    if one_statement and matching_lead_id(email=lead.email, phone=lead.phone) is None:
+        insert_new_lead(lead, event)
+        return RecordResult(lead, True)
+    with transaction.atomic():
+        match_id = matching_lead_id(email=lead.email, phone=lead.phone)
+        if match_id is not None:
+            return _capture_match(match_id, cleaned, actor, actor_type, channel)
+        if not company.settled:
+            lead.company = settle_company(company)
+        insert_new_lead(lead, event)
+        return RecordResult(lead, True)
+
+
+def _new_lead(cleaned: dict, company: CompanyLookUp, actor, actor_type, channel: str, owner) -> tuple:
+    """Return the unsaved lead and CREATED event a new person would get, built before any lock."""
+    now = timezone.now()
+    lead = build_new_lead(cleaned, actor=actor, owner=owner, now=now)
+    lead.company = company.company
+    data = created_event_data(cleaned, channel)
+    event = timeline.new_event(lead, EventKind.CREATED, actor=actor, actor_type=actor_type, occurred_at=now, data=data)
+    return lead, event
+
+
+def _capture_match(match_id: int, cleaned: dict, actor, actor_type, channel: str) -> RecordResult:
+    match = Lead.objects.select_for_update().get(pk=match_id)
     if actor is not None and not Lead.objects.visible_to(actor).filter(pk=match.pk).exists():
         raise LeadError(
             "duplicate_not_visible",
@@ -103,33 +136,6 @@ def _record_once(cleaned: dict, actor, actor_type, channel: str, owner) -> Recor
             field="email",
         )
     return RecordResult(_capture_again(match, cleaned, actor, actor_type, channel), False)
-
-
-def find_match(*, email: str, phone: str) -> Lead | None:
-    """Return the live lead this email (or, lacking a match, phone) belongs to, locked.
-
-    One narrow query finds the candidates; only a match is loaded whole, so creating
-    a new person (the common case) costs a single index look-up.
-    """
-    key = email_key(email)
-    conditions = Q(email_key=key) if key else Q()
-    if phone:
-        conditions |= Q(phone=phone)
-    if not conditions:
-        return None
-    candidates = list(
-        Lead.objects.filter(conditions, status=LeadStatus.ACTIVE).values_list("pk", "email_key", "phone")[:20]
-    )
-    chosen = next((pk for pk, other_key, _ in candidates if key and other_key == key), None)
-    if chosen is None and phone:
-        # Same phone with a different email is a possible duplicate, not the same person.
-        same_phone = sorted(
-            pk for pk, other_key, other_phone in candidates if other_phone == phone and not (key and other_key)
-        )
-        chosen = same_phone[0] if same_phone else None
-    if chosen is None:
-        return None
-    return Lead.objects.select_for_update().get(pk=chosen)
 
 
 def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
@@ -156,22 +162,6 @@ def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
 
 def created_event_data(cleaned: dict, channel: str) -> dict:
     return {"channel": channel, "fields": _visible_values(cleaned)}
-
-
-def _create(cleaned: dict, actor, actor_type, channel: str, owner) -> Lead:
-    now = timezone.now()
-    lead = build_new_lead(cleaned, actor=actor, owner=owner, now=now)
-    lead.company = resolve_company(email=lead.email, company_name=lead.company_name)
-    lead.save(force_insert=True)
-    timeline.record(
-        lead,
-        EventKind.CREATED,
-        actor=actor,
-        actor_type=actor_type,
-        occurred_at=now,
-        data=created_event_data(cleaned, channel),
-    )
-    return lead
 
 
 def _apply_consent(lead: Lead, cleaned: dict, now: datetime) -> bool:

@@ -1,0 +1,141 @@
+"""Find the lead a person already has; store a new lead together with its CREATED event.
+
+On PostgreSQL both rows go in with one statement (the event's INSERT takes the
+lead's key from a data-modifying WITH), so outside a transaction the pair costs
+one round trip and commits by itself, atomically. Elsewhere the caller holds a
+transaction and the two rows go in with one compiled INSERT each.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.db import connection
+from django.db.models import Q
+
+from leadflow.leads.models import Lead, LeadStatus, TimelineEvent
+from leadflow.leads.normalise import email_key
+from leadflow.lib.compiled import CompiledSelect
+from leadflow.lib.inserts import RowInserter
+
+CANDIDATE_COLUMNS = ("pk", "email_key", "phone")
+
+
+@cache
+def _candidates_by_email_or_phone() -> CompiledSelect:
+    return CompiledSelect(
+        lambda key, phone: (
+            Lead.objects.filter(Q(email_key=key) | Q(phone=phone), status=LeadStatus.ACTIVE)
+            .order_by()
+            .values_list(*CANDIDATE_COLUMNS)[:20]
+        )
+    )
+
+
+@cache
+def _candidates_by_email() -> CompiledSelect:
+    return CompiledSelect(
+        lambda key: (
+            Lead.objects.filter(email_key=key, status=LeadStatus.ACTIVE).order_by().values_list(*CANDIDATE_COLUMNS)[:20]
+        )
+    )
+
+
+@cache
+def _candidates_by_phone() -> CompiledSelect:
+    return CompiledSelect(
+        lambda phone: (
+            Lead.objects.filter(phone=phone, status=LeadStatus.ACTIVE).order_by().values_list(*CANDIDATE_COLUMNS)[:20]
+        )
+    )
+
+
+def _candidates(key: str | None, phone: str) -> list[tuple]:
+    if key and phone:
+        return _candidates_by_email_or_phone().rows(key=key, phone=phone)
+    if key:
+        return _candidates_by_email().rows(key=key)
+    if phone:
+        return _candidates_by_phone().rows(phone=phone)
+    return []
+
+
+def matching_lead_id(*, email: str, phone: str) -> int | None:
+    """Return the id of the live lead this email (or, lacking a match, phone) belongs to.
+
+    One narrow query finds the candidates, so creating a new person (the common case)
+    costs a single index look-up.
+    """
+    key = email_key(email)
+    candidates = _candidates(key, phone)
+    chosen = next((pk for pk, other_key, _ in candidates if key and other_key == key), None)
+    if chosen is None and phone:
+        # Same phone with a different email is a possible duplicate, not the same person.
+        same_phone = sorted(
+            pk for pk, other_key, other_phone in candidates if other_phone == phone and not (key and other_key)
+        )
+        chosen = same_phone[0] if same_phone else None
+    return chosen
+
+
+def find_match(*, email: str, phone: str) -> Lead | None:
+    """Return the live lead this email (or, lacking a match, phone) belongs to, locked."""
+    chosen = matching_lead_id(email=email, phone=phone)
+    if chosen is None:
+        return None
+    return Lead.objects.select_for_update().get(pk=chosen)
+
+
+@cache
+def _lead_inserter() -> RowInserter:
+    return RowInserter(Lead)
+
+
+@cache
+def _event_inserter() -> RowInserter:
+    return RowInserter(TimelineEvent)
+
+
+def stores_in_one_statement() -> bool:
+    """Return True when insert_new_lead needs no transaction around it on this database."""
+    return connection.vendor == "postgresql"
+
+
+def insert_new_lead(lead: Lead, event: TimelineEvent) -> None:
+    """Insert the unsaved `lead` and its unsaved first `event`, and set both keys."""
+    if stores_in_one_statement():
+        _insert_both(lead, event)
+        return
+    _lead_inserter().insert([lead])
+    event.lead = lead
+    _event_inserter().insert([event])
+
+
+@cache
+def _both_statement() -> tuple[str, int]:
+    """Return the one-statement INSERT of a lead and its event, and where the event's lead key sits."""
+    leads, events = _lead_inserter(), _event_inserter()
+    lead_key = events.attnames.index("lead_id")
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in events.fields)
+    new_lead_key = f"(SELECT {quote(Lead._meta.pk.column)} FROM new_lead)"  # noqa: S608
+    values = ", ".join(new_lead_key if index == lead_key else "%s" for index in range(len(events.fields)))
+    table = quote(TimelineEvent._meta.db_table)
+    returning = f"{quote(TimelineEvent._meta.get_field('lead').column)}, {quote(TimelineEvent._meta.pk.column)}"
+    # Only quoted model metadata and placeholders go into the text; values are parameters.
+    sql = f"WITH new_lead AS ({leads.statement(1)}) INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {returning}"  # noqa: S608, E501
+    return sql, lead_key
+
+
+def _insert_both(lead: Lead, event: TimelineEvent) -> None:
+    sql, lead_key = _both_statement()
+    event_values = _event_inserter().values(event)
+    del event_values[lead_key]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*_lead_inserter().values(lead), *event_values])
+        lead_id, event_id = cursor.fetchone()
+    for obj, pk in ((lead, lead_id), (event, event_id)):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    event.lead = lead

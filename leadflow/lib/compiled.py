@@ -1,0 +1,109 @@
+"""SELECT statements compiled once from a queryset and run many times with new values.
+
+Building a queryset and compiling it to SQL costs far more CPU than the database
+spends running it: a filter on a wide model takes a few hundred microseconds of
+Python before the statement is sent. A `CompiledSelect` builds its queryset once
+with a marker in place of each value, finds where the markers land among the
+statement's parameters, and from then on runs the same text with the new values in
+those places, converting the columns as the queryset would (dates, JSON, decimals).
+The ORM still writes the SQL; only the repeated compilation is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+from django.db.models import QuerySet
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    # The same text with the driver's own placeholders, on SQLite.
+    driver_sql: str | None
+    # Per parameter: the name of the value that goes there, or the constant itself in a 1-tuple.
+    slots: tuple[str | tuple[Any], ...]
+    converters: tuple[tuple[int, tuple, Any], ...]
+
+
+def _marker(name: str) -> str:
+    return f"\x00compiled:{name}\x00"
+
+
+class CompiledSelect:
+    """A values_list() queryset compiled once; `rows(**values)` runs it with new values.
+
+    `build` takes one keyword argument per value and returns the queryset; each
+    argument may only be compared as it is (exact or `in` lookups), since the value
+    is put in the statement's parameters unchanged.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *, using: str = "default") -> None:
+        self.build = build
+        self.using = using
+        self._statement: _Statement | None = None
+
+    def rows(self, **values: Any) -> list[tuple]:
+        """Run the statement with `values` and return its rows, converted as the queryset would."""
+        statement = self._statement or self._compile(sorted(values))
+        params = [values[slot] if isinstance(slot, str) else slot[0] for slot in statement.slots]
+        connection = connections[self.using]
+        rows = self._fetch(connection, statement, params)
+        if not statement.converters:
+            return [tuple(row) for row in rows]
+        return [self._convert(row, statement.converters, connection) for row in rows]
+
+    @staticmethod
+    def _fetch(connection, statement: _Statement, params: list[Any]) -> list:
+        """Run the statement; on SQLite, when no one records queries, straight on the driver.
+
+        Django's SQLite cursor rewrites every `%s` of the text with a regular expression
+        on each call, which costs more than the look-up itself; the text is rewritten
+        once instead. Database errors are raised as Django's, as always.
+        """
+        if statement.driver_sql is None or connection.queries_logged or connection.execute_wrappers:
+            with connection.cursor() as cursor:
+                cursor.execute(statement.sql, params)
+                return cursor.fetchall()
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors:
+            return connection.connection.execute(statement.driver_sql, params).fetchall()
+
+    @staticmethod
+    def _convert(row, converters, connection) -> tuple:
+        values = list(row)
+        for pos, convs, expression in converters:
+            value = values[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            values[pos] = value
+        return tuple(values)
+
+    def _compile(self, names: list[str]) -> _Statement:
+        markers = {_marker(name): name for name in names}
+        queryset = self.build(**{name: _marker(name) for name in names})
+        compiler = queryset.query.get_compiler(using=self.using)
+        sql, params = compiler.as_sql()
+        slots: list[str | tuple[Any]] = []
+        for param in params:
+            if isinstance(param, str) and param in markers:
+                slots.append(markers[param])
+            elif isinstance(param, str) and "\x00compiled:" in param:
+                raise ValueError(f"CompiledSelect values must be compared as they are, not as {param!r}.")
+            else:
+                slots.append((param,))
+        missing = set(names) - {slot for slot in slots if isinstance(slot, str)}
+        if missing:
+            raise ValueError(f"CompiledSelect values not found in the statement: {sorted(missing)}.")
+        fields = [select[0] for select in compiler.select[: compiler.col_count]]
+        converters = tuple((pos, tuple(convs), expr) for pos, (convs, expr) in compiler.get_converters(fields).items())
+        driver_sql = None
+        if compiler.connection.vendor == "sqlite":
+            driver_sql = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+        self._statement = _Statement(sql, driver_sql, tuple(slots), converters)
+        return self._statement
