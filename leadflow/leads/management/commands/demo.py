@@ -65,8 +65,8 @@ class Command(BaseCommand):
         )
 
     def _seed_apps(self, rng: random.Random) -> None:
-        """Let each step of the journey add its demo: scores, routing, nurture, email, the predictive model."""
-        for app in ("scoring", "routing", "nurture", "mail", "predictive"):
+        """Let each step of the journey add its demo: forms, scores, routing, nurture, email, the predictive model."""
+        for app in ("capture", "scoring", "routing", "nurture", "mail", "predictive"):
             module = importlib.import_module(f"leadflow.{app}.demo")
             module.seed(rng=rng)
 
