@@ -14,7 +14,6 @@ from functools import cache
 from django.db import connection
 
 from leadflow.capture.models import Form, Submission
-from leadflow.leads.models import TimelineEvent
 from leadflow.lib.inserts import RowInserter
 
 # The columns a new submission is inserted with; the rest (lead, reviewer, review time) start empty.
@@ -42,16 +41,6 @@ def _submission_inserter() -> RowInserter:
 def insert_submission(submission: Submission) -> None:
     """Insert a new submission with one compiled statement and set its id."""
     _submission_inserter().insert([submission])
-
-
-@cache
-def _event_inserter() -> RowInserter:
-    return RowInserter(TimelineEvent)
-
-
-def insert_events(events: list[TimelineEvent]) -> None:
-    """Insert a batch's FORM_SUBMITTED events with as few compiled statements as fit."""
-    _event_inserter().insert(events)
 
 
 def update_recorded(submissions: list[Submission]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -13,8 +14,14 @@ from leadflow.lib.inserts import RowInserter
 
 
 @cache
-def _inserter() -> RowInserter:
+def event_inserter() -> RowInserter:
+    """The compiled INSERT every timeline write goes through."""
     return RowInserter(TimelineEvent)
+
+
+def insert_events(events: Sequence[TimelineEvent]) -> None:
+    """Append many unsaved events (see `new_event`) with as few statements as fit, and set their ids."""
+    event_inserter().insert(events)
 
 
 def new_event(
@@ -51,5 +58,5 @@ def record(
     """Append one event to `lead`'s timeline and return it."""
     event = new_event(lead, kind, actor=actor, actor_type=actor_type, data=data, occurred_at=occurred_at)
     # One statement compiled once: events are written on every capture, note and call.
-    _inserter().insert([event])
+    insert_events([event])
     return event

@@ -19,6 +19,8 @@ from django.db import connections
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import QuerySet
 
+from leadflow.lib.db import fetch_on_driver, may_skip_cursor_wrapper
+
 
 @dataclass(frozen=True)
 class _Statement:
@@ -59,20 +61,12 @@ class CompiledSelect:
 
     @staticmethod
     def _fetch(connection, statement: _Statement, params: list[Any]) -> list:
-        """Run the statement; on SQLite, when no one records queries, straight on the driver.
-
-        Django's SQLite cursor rewrites every `%s` of the text with a regular expression
-        on each call, which costs more than the look-up itself; the text is rewritten
-        once instead. Database errors are raised as Django's, as always.
-        """
-        if statement.driver_sql is None or connection.queries_logged or connection.execute_wrappers:
-            with connection.cursor() as cursor:
-                cursor.execute(statement.sql, params)
-                return cursor.fetchall()
-        connection.ensure_connection()
-        connection.validate_no_broken_transaction()
-        with connection.wrap_database_errors:
-            return connection.connection.execute(statement.driver_sql, params).fetchall()
+        """Run the statement; on SQLite, with its text rewritten for the driver once (see lib.db)."""
+        if statement.driver_sql is not None and may_skip_cursor_wrapper(connection):
+            return fetch_on_driver(connection, statement.driver_sql, params)
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            return cursor.fetchall()
 
     @staticmethod
     def _convert(row, converters, connection) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -37,3 +38,22 @@ def unsynced_transaction(*, relax: bool = True) -> Iterator[None]:
             yield
     finally:
         raw.execute(f"PRAGMA synchronous = {int(level)}")
+
+
+def may_skip_cursor_wrapper(connection) -> bool:
+    """True when a hot statement may go straight to the SQLite driver.
+
+    Django's SQLite cursor rewrites every `%s` of a statement with a regular
+    expression on each call, which for a compiled look-up or a many-row INSERT costs
+    more than the work itself. Only when no one records or wraps queries (debug
+    logging, test assertions, the bench's timers), so they still see every statement.
+    """
+    return connection.vendor == "sqlite" and not connection.queries_logged and not connection.execute_wrappers
+
+
+def fetch_on_driver(connection, sql: str, params: list[Any]) -> list[tuple]:
+    """Run `sql` (written with `?` placeholders) on the SQLite driver; errors are raised as Django's."""
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        return connection.connection.execute(sql, params).fetchall()

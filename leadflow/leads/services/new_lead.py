@@ -8,11 +8,13 @@ transaction and the two rows go in with one compiled INSERT each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from django.db import connection
 from django.db.models import Q
 
+from leadflow.leads import timeline
 from leadflow.leads.models import Lead, LeadStatus, TimelineEvent
 from leadflow.leads.normalise import email_key
 from leadflow.lib.compiled import CompiledSelect
@@ -91,9 +93,9 @@ def _lead_inserter() -> RowInserter:
     return RowInserter(Lead)
 
 
-@cache
-def _event_inserter() -> RowInserter:
-    return RowInserter(TimelineEvent)
+def insert_leads(leads: Sequence[Lead]) -> None:
+    """Insert unsaved leads with as few compiled statements as fit, and set their ids."""
+    _lead_inserter().insert(leads)
 
 
 def stores_in_one_statement() -> bool:
@@ -106,15 +108,15 @@ def insert_new_lead(lead: Lead, event: TimelineEvent) -> None:
     if stores_in_one_statement():
         _insert_both(lead, event)
         return
-    _lead_inserter().insert([lead])
+    insert_leads([lead])
     event.lead = lead
-    _event_inserter().insert([event])
+    timeline.event_inserter().insert([event])
 
 
 @cache
 def _both_statement() -> tuple[str, int]:
     """Return the one-statement INSERT of a lead and its event, and where the event's lead key sits."""
-    leads, events = _lead_inserter(), _event_inserter()
+    leads, events = _lead_inserter(), timeline.event_inserter()
     lead_key = events.attnames.index("lead_id")
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in events.fields)
@@ -129,7 +131,7 @@ def _both_statement() -> tuple[str, int]:
 
 def _insert_both(lead: Lead, event: TimelineEvent) -> None:
     sql, lead_key = _both_statement()
-    event_values = _event_inserter().values(event)
+    event_values = timeline.event_inserter().values(event)
     del event_values[lead_key]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*_lead_inserter().values(lead), *event_values])

@@ -66,7 +66,6 @@ import secrets
 import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -74,9 +73,9 @@ from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
 from django.db import transaction
 from django.utils import timezone
 
+from leadflow.leads import timeline
 from leadflow.leads.models import ActorType, EventKind, TimelineEvent
 from leadflow.lib.db import unsynced_transaction
-from leadflow.lib.inserts import RowInserter
 from leadflow.mail.backend import EmailBackend as TwoPhaseBackend
 from leadflow.mail.models import Kind, OutboxMessage, Status
 from leadflow.mail.queries import suppression_reasons
@@ -179,7 +178,7 @@ def mark_sent(batch: Batch, rows: list[OutboxMessage]) -> dict[int, int | None]:
         )
         mine = [row for row in rows if row.pk in held]
         sent_events = [_sent_event(row, batch.now) for row in mine if row.lead_id is not None]
-        _event_inserter().insert(sent_events)
+        timeline.insert_events(sent_events)
     event_ids = {event.data["outbox_id"]: event.pk for event in sent_events}
     return {row.pk: event_ids.get(row.pk) for row in mine}
 
@@ -193,11 +192,6 @@ def _lock_held(batch: Batch, ids: list[int]) -> set[int]:
     """
     current = OutboxMessage.objects.select_for_update().filter(pk__in=ids).values_list("pk", "claim_token", "status")
     return {pk for pk, claim, status in current if claim == batch.token and status == Status.QUEUED}
-
-
-@cache
-def _event_inserter() -> RowInserter:
-    return RowInserter(TimelineEvent)
 
 
 def _sent_event(row: OutboxMessage, now: datetime) -> TimelineEvent:
