@@ -52,10 +52,24 @@ def browser():
         context.close()
 
 
+# htmx wires swapped-in content about 20 ms after inserting it (the settle step).
+# A person cannot click that fast; Playwright can, and the click would be lost.
+# Content still marked .htmx-added takes no pointer events, so Playwright's
+# actionability check waits until htmx has wired it, as a person would.
+WAIT_FOR_HTMX_WIRING = """
+document.addEventListener("DOMContentLoaded", () => {
+  const style = document.createElement("style");
+  style.textContent = ".htmx-added, .htmx-added * { pointer-events: none !important; }";
+  document.head.appendChild(style);
+});
+"""
+
+
 @pytest.fixture
 def page(browser):
     browser.clear_cookies()
     page = browser.new_page()
+    page.add_init_script(WAIT_FOR_HTMX_WIRING)
     page.set_default_timeout(10_000)
     yield page
     page.close()

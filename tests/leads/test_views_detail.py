@@ -188,9 +188,32 @@ def test_invalid_value_shows_the_error_in_the_field(as_alice, alice, lead):
     make_lead(owner=alice, email="taken@fbi.example")
     bad = text(as_alice.post(f"/leads/{lead.pk}/field/email/", {"value": "not an email", "seen": lead.email}, **HTMX))
     assert 'class="error"' in bad
-    taken = text(as_alice.post(f"/leads/{lead.pk}/field/email/", {"value": "taken@fbi.example", "seen": lead.email}))
+    taken = text(
+        as_alice.post(f"/leads/{lead.pk}/field/email/", {"value": "taken@fbi.example", "seen": lead.email}, **HTMX)
+    )
     assert "already has the email" in taken
     assert Lead.objects.get(pk=lead.pk).email == "dana@fbi.example"
+
+
+def test_plain_form_posts_save_and_come_back_to_the_lead_page(as_alice, alice, lead):
+    # A form sent before htmx has wired it arrives as an ordinary post: it still works.
+    saved = as_alice.post(f"/leads/{lead.pk}/field/title/", {"value": "Director", "seen": "Agent"})
+    assert saved.status_code == 302 and saved["Location"] == f"/leads/{lead.pk}/"
+    assert Lead.objects.get(pk=lead.pk).title == "Director"
+    refused = as_alice.post(
+        f"/leads/{lead.pk}/field/email/", {"value": "not an email", "seen": lead.email}, follow=True
+    )
+    assert "Email" in text(refused) and 'class="messages' in text(refused)
+    assert Lead.objects.get(pk=lead.pk).email == "dana@fbi.example"
+    stale = as_alice.post(f"/leads/{lead.pk}/field/title/", {"value": "Boss", "seen": "Agent"}, follow=True)
+    assert "changed this" in text(stale)
+    assert Lead.objects.get(pk=lead.pk).title == "Director"
+    recycled = as_alice.post(f"/leads/{lead.pk}/stage/", {"stage": "recycled", "reason": "Next year"}, follow=True)
+    assert "Next year" in text(recycled)
+    assert Lead.objects.get(pk=lead.pk).stage == Stage.RECYCLED
+    unassigned = as_alice.post(f"/leads/{lead.pk}/owner/", {"owner": "999999"}, follow=True)
+    assert "Pick someone from the list." in text(unassigned)
+    assert Lead.objects.get(pk=lead.pk).owner == alice
 
 
 def test_unknown_field_is_not_found(as_alice, lead):

@@ -112,8 +112,12 @@ def lead_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     if not form.is_valid():
         field = FieldView(lead, name, key=request.POST.get("key", "")[:64], editing=True)
         field.error = "; ".join(message for errors in form.errors.values() for message in errors)
+        if not request.htmx:
+            return _back_to_lead(request, lead, field.error)
         return render(request, "leads/detail.html#field", {"field": field})
     field, saved = save_field(request.user, lead, name, form.cleaned_data)
+    if not request.htmx:
+        return _back_to_lead(request, lead, field.error or (field.conflict.message if field.conflict else ""))
     added = saved and name == "custom" and form.cleaned_data["new"]
     context = {"field": field, "lead": field.lead, "added": added}
     if saved and name in QUALIFICATION_FIELDS:
@@ -121,6 +125,13 @@ def lead_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         context.update(qualified=True, **stage_context(field.lead), **gate_context(field.lead))
     response = render(request, "leads/detail.html#field_saved", context)
     return _changed(response) if saved else response
+
+
+def _back_to_lead(request: HttpRequest, lead: Lead, error: str = "") -> HttpResponse:
+    """Answer a plain form post (one sent before htmx took the form over): back to the lead page."""
+    if error:
+        messages.error(request, error)
+    return redirect(lead.get_absolute_url())
 
 
 @require_GET
@@ -205,12 +216,16 @@ def lead_owner(request: HttpRequest, pk: int) -> HttpResponse:
             raise LeadError("unknown_owner", "Pick someone from the list.")
         lead = services.assign_owner(lead=lead, owner=owner, actor=request.user)
     except LeadError as error:
+        if not request.htmx:
+            return _back_to_lead(request, lead, error.message)
         context.update(owner_editing=True, candidates=assignable_owners(request.user), owner_error=error.message)
         context["may_unassign"] = request.user.may_assign_to(None)
         return render(request, "leads/detail.html#owner", context)
     if not Lead.objects.visible_to(request.user).filter(pk=pk).exists():
         messages.success(request, f"{lead.display_name} now belongs to {lead.owner or 'the team queue'}.")
         return HttpResponseClientRedirect(reverse("leads:list"))
+    if not request.htmx:
+        return _back_to_lead(request, lead)
     lead = Lead.objects.select_related("owner").get(pk=pk)
     response = render(request, "leads/detail.html#owner", {"lead": lead})
     return _changed(response) if lead.owner_id != before else response
