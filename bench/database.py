@@ -50,7 +50,7 @@ class Database:
     def remove(self) -> None:
         """Delete the database so it can be made again from nothing."""
         if self.vendor == "sqlite":
-            for suffix in ("", "-wal", "-shm", "-journal"):
+            for suffix in ("", "-wal", "-shm", "-journal", "-writer"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             return
         import psycopg

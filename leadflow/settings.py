@@ -101,7 +101,7 @@ def _database() -> dict:
         return config
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "leadflow.lib.sqlite",
         "NAME": env_str("LEADFLOW_SQLITE_PATH", str(VAR_DIR / "leadflow.sqlite3")),
         "CONN_MAX_AGE": env_int("LEADFLOW_DB_CONN_MAX_AGE", 60),
         "OPTIONS": {
@@ -118,7 +118,7 @@ def _database() -> dict:
                 "PRAGMA mmap_size=268435456;"
             ),
         },
-        "TEST": {"NAME": env_str("LEADFLOW_SQLITE_TEST_PATH", "") or None},
+        "TEST": {"NAME": env_str("LEADFLOW_SQLITE_TEST_PATH", "") or ":memory:"},
     }
 
 

@@ -18,7 +18,9 @@ which `leadflow worker` runs in a process of its own beside the "main" lane:
 
 A job does a bounded amount of work and returns how many things it handled; when it
 handled any, it runs again at once instead of waiting its interval, so a backlog
-drains as fast as the worker can go. Any number of worker processes run the same
+drains as fast as the worker can go. A job given `batch` runs again at once only
+when it handled a whole batch: under a steady stream it then takes what arrived
+over its interval in one go, rather than a row or two each time round. Any number of worker processes run the same
 jobs at the same time, so a job must claim the rows it works on (a conditional
 UPDATE, or `select_for_update(skip_locked=True)` on PostgreSQL) and never assume it
 runs alone.
@@ -47,20 +49,27 @@ class PeriodicJob:
     seconds: float
     function: Callable[[], int | None]
     lane: str = "main"
+    batch: int | None = None
     next_run: float = field(default=0.0)
+
+    def backlog(self, done: int) -> bool:
+        """True when the last run suggests more is waiting, so the job runs again at once."""
+        return done >= self.batch if self.batch else done > 0
 
 
 JOBS: dict[str, PeriodicJob] = {}
 
 
-def every(*, seconds: float, lane: str = "main") -> Callable[[Callable[[], int | None]], Callable[[], int | None]]:
-    """Register the decorated function to run every `seconds` in each worker's `lane`."""
+def every(
+    *, seconds: float, lane: str = "main", batch: int | None = None
+) -> Callable[[Callable[[], int | None]], Callable[[], int | None]]:
+    """Register the decorated function to run every `seconds` in each worker's `lane`; see `batch` above."""
     if lane not in LANES:
         raise ValueError(f"lane must be one of {', '.join(LANES)}, not {lane!r}")
 
     def register(function: Callable[[], int | None]) -> Callable[[], int | None]:
         name = f"{function.__module__}.{function.__qualname__}"
-        JOBS[name] = PeriodicJob(name=name, seconds=seconds, function=function, lane=lane)
+        JOBS[name] = PeriodicJob(name=name, seconds=seconds, function=function, lane=lane, batch=batch)
         return function
 
     return register
@@ -86,7 +95,7 @@ def run_due(now: float | None = None, *, lane: str | None = None) -> int:
             logger.exception("periodic job %s failed; it runs again in %ss", job.name, job.seconds)
             done = 0
         handled += done
-        job.next_run = now if done else now + job.seconds
+        job.next_run = now if job.backlog(done) else now + job.seconds
     return handled
 
 

@@ -98,7 +98,7 @@ def test_key_is_not_used_up_by_a_request_that_failed_authentication(alice):
 
 
 @pytest.mark.skipif(
-    connection.vendor == "sqlite" and connection.settings_dict["TEST"]["NAME"] is None,
+    connection.vendor == "sqlite" and connection.settings_dict["TEST"]["NAME"] in (None, ":memory:"),
     reason="in-memory SQLite's shared cache refuses concurrent writers instead of waiting",
 )
 @pytest.mark.django_db(transaction=True)

@@ -197,3 +197,25 @@ def test_one_run_of_the_job_records_a_whole_batch_of_posts(contact_form):
     assert schedule.record_received_submissions() == 100
     assert Lead.objects.count() == 100
     assert not Submission.objects.filter(status=SubmissionStatus.RECEIVED).exists()
+
+
+def test_a_lead_changed_while_the_batch_was_decided_keeps_the_change(contact_form, alice, monkeypatch):
+    from leadflow.leads.services import batch
+
+    known = make_lead(email="ana@acme.example", owner=alice)
+    take(contact_form, post_data(contact_form, company_name="Acme Corp"))
+    take(contact_form, post_data(contact_form, email="new@acme.example"), Sender(ip="192.0.2.9", channel="embed"))
+    original = batch.plan_cleaned_batch
+
+    def plan_then_a_rep_edits(**kwargs):
+        plan = original(**kwargs)
+        lead_services.update_lead(lead=Lead.objects.get(pk=known.pk), changes={"title": "CEO"}, actor=alice)
+        return plan
+
+    monkeypatch.setattr(batch, "plan_cleaned_batch", plan_then_a_rep_edits)
+    assert record_received() == 2
+    known.refresh_from_db()
+    assert (known.title, known.company_name) == ("CEO", "Acme Corp")
+    assert Lead.objects.count() == 2
+    assert set(Submission.objects.values_list("status", flat=True)) == {SubmissionStatus.ACCEPTED}
+    assert TimelineEvent.objects.filter(kind=EventKind.FORM_SUBMITTED).count() == 2

@@ -1,8 +1,9 @@
 import pytest
+from django.db import transaction
 
 from leadflow.leads import services
 from leadflow.leads.models import Company, EventKind, Lead, TimelineEvent
-from leadflow.leads.services.batch import record_leads_batch
+from leadflow.leads.services.batch import clean_rows, plan_cleaned_batch, record_leads_batch, write_planned_batch
 from tests.conftest import make_lead
 
 
@@ -73,3 +74,35 @@ def test_batch_of_a_thousand_uses_a_bounded_number_of_queries(django_assert_max_
         outcomes = record_leads_batch(rows=rows)
     assert {o.action for o in outcomes} == {"created"}
     assert Lead.objects.count() == 1000
+
+
+def _plan(rows):
+    return plan_cleaned_batch(cleaned=clean_rows(rows), channel="form")
+
+
+@pytest.mark.django_db
+def test_a_plan_made_before_the_write_is_written_when_nothing_it_read_has_changed():
+    known = make_lead(email="known@acme.example", title="")
+    plan = _plan([{"email": "new@acme.example", "first_name": "Nia"}, {"email": "known@acme.example", "title": "CFO"}])
+    assert Lead.objects.count() == 1 and Lead.objects.get(pk=known.pk).title == ""
+    with transaction.atomic():
+        outcomes = write_planned_batch(plan)
+    assert [outcome.action for outcome in outcomes] == ["created", "updated"]
+    assert Lead.objects.get(email="new@acme.example").first_name == "Nia"
+    assert Lead.objects.get(pk=known.pk).title == "CFO"
+
+
+@pytest.mark.django_db
+def test_a_plan_is_dropped_when_a_lead_it_matched_changed_or_a_match_appeared(alice):
+    known = make_lead(email="known@acme.example", title="")
+    plan = _plan([{"email": "known@acme.example", "title": "CFO"}])
+    services.update_lead(lead=known, changes={"country": "DE"}, actor=alice)
+    with transaction.atomic():
+        assert write_planned_batch(plan) is None
+    assert (Lead.objects.get(pk=known.pk).title, Lead.objects.get(pk=known.pk).country) == ("", "DE")
+
+    plan = _plan([{"phone": "+12125550199", "first_name": "Ode"}])
+    make_lead(phone="+12125550199", first_name="Ode")
+    with transaction.atomic():
+        assert write_planned_batch(plan) is None
+    assert Lead.objects.filter(phone="+12125550199").count() == 1

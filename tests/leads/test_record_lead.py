@@ -172,7 +172,7 @@ def test_outside_any_transaction_a_new_person_gets_a_lead_and_its_created_event_
 
 
 @pytest.mark.skipif(
-    connection.vendor == "sqlite" and connection.settings_dict["TEST"]["NAME"] is None,
+    connection.vendor == "sqlite" and connection.settings_dict["TEST"]["NAME"] in (None, ":memory:"),
     reason="in-memory SQLite's shared cache refuses concurrent writers instead of waiting",
 )
 @pytest.mark.django_db(transaction=True)

@@ -37,6 +37,25 @@ def test_a_job_with_a_backlog_runs_again_at_once_and_an_idle_one_waits(jobs):
     assert calls == {"busy": 4, "idle": 2}
 
 
+def test_a_batch_job_runs_again_at_once_only_after_a_whole_batch(jobs):
+    handled = [100, 40, 100, 0]
+    calls = []
+
+    @scheduler.every(seconds=0.2, batch=100)
+    def record() -> int:
+        calls.append(len(calls))
+        return handled.pop(0)
+
+    assert scheduler.run_due(now=10.0) == 100
+    assert scheduler.run_due(now=10.0) == 40
+    # A part batch means the queue is drained: the next run waits the interval and takes what came meanwhile.
+    assert scheduler.run_due(now=10.1) == 0
+    assert len(calls) == 2
+    assert scheduler.run_due(now=10.2) == 100
+    assert scheduler.run_due(now=10.2) == 0
+    assert len(calls) == 4
+
+
 def test_a_failing_job_is_logged_and_does_not_stop_the_others(jobs, caplog):
     ran = []
 

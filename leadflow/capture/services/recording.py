@@ -6,7 +6,8 @@ first, makes or updates their leads through leads' batch service (one person, on
 lead, also within a batch), writes each FORM_SUBMITTED event, marks them accepted
 and queues their follow-up work, all in one transaction. Several workers may run
 it at once: on PostgreSQL each claims rows with SKIP LOCKED; on SQLite the write
-lock taken at the start of the transaction serialises them.
+lock taken at the start of the transaction serialises them. On SQLite the batch is
+decided before that lock is taken, so web posts wait only for its writes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def record_received_submissions(*, limit: int = BATCH_SIZE) -> int:
     # Look before locking: on SQLite the transaction below takes the database's single write lock.
     if not Submission.objects.filter(status=SubmissionStatus.RECEIVED).exists():
         return 0
+    if not connection.features.has_select_for_update:
+        recorded = _record_planned(limit)
+        if recorded is not None:
+            return recorded
     with transaction.atomic():
         batch = _claim(limit)
         if not batch:
@@ -50,11 +55,48 @@ def record_received_submissions(*, limit: int = BATCH_SIZE) -> int:
     return len(batch)
 
 
+def _record_planned(limit: int) -> int | None:
+    """Decide the batch before taking SQLite's write lock, then hold it only to write; None to do it the plain way.
+
+    Meanwhile web posts keep landing. When another worker took some of these
+    submissions, or a lead they match changed, the plan is dropped and the caller
+    records the batch under the lock from the start.
+    """
+    from leadflow.leads.services.batch import clean_rows, plan_cleaned_batch, write_planned_batch
+
+    batch = _with_forms(list(Submission.objects.filter(status=SubmissionStatus.RECEIVED).order_by("id")[:limit]))
+    if not batch:
+        return 0
+    try:
+        cleaned = clean_rows([lead_data_of(submission) for submission in batch])
+        plan = plan_cleaned_batch(cleaned=cleaned, actor_type=ActorType.LEAD, channel="form")
+    except Exception:
+        logger.exception("planning %d received submissions failed; recording them under the lock", len(batch))
+        return None
+    ids = [submission.pk for submission in batch]
+    try:
+        with transaction.atomic():
+            waiting = Submission.objects.filter(pk__in=ids, status=SubmissionStatus.RECEIVED).count()
+            outcomes = write_planned_batch(plan) if waiting == len(ids) else None
+            if outcomes is None:
+                return None
+            _finish(batch, outcomes)
+    except OperationalError:
+        raise
+    except Exception:
+        logger.exception("writing %d planned submissions failed; recording them under the lock", len(batch))
+        return None
+    return len(batch)
+
+
 def _claim(limit: int) -> list[Submission]:
     rows = Submission.objects.filter(status=SubmissionStatus.RECEIVED).order_by("id")
     if connection.features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True)
-    batch = list(rows[:limit])
+    return _with_forms(list(rows[:limit]))
+
+
+def _with_forms(batch: list[Submission]) -> list[Submission]:
     forms = Form.objects.in_bulk({submission.form_id for submission in batch})
     for submission in batch:
         submission.form = forms[submission.form_id]
@@ -82,6 +124,11 @@ def record_submissions(submissions: list[Submission]) -> None:
     outcomes = record_leads_batch(
         rows=[lead_data_of(submission) for submission in submissions], actor_type=ActorType.LEAD, channel="form"
     )
+    _finish(submissions, outcomes)
+
+
+def _finish(submissions: list[Submission], outcomes: list) -> None:
+    """Mark each submission by what became of its lead; write the FORM_SUBMITTED events; queue follow-ups."""
     events = []
     for submission, outcome in zip(submissions, outcomes, strict=True):
         submission.lead = outcome.lead

@@ -260,18 +260,85 @@ def record_cleaned_batch(
 
 
 def _record_batch_once(cleaned, actor, actor_type, channel, owner, allow_erased, dry_run, key) -> list[BatchOutcome]:
-    now = timezone.now()
-    valid = [row for row in cleaned if not isinstance(row, LeadError)]
     with transaction.atomic():
-        state = _load_state(valid, actor, allow_erased, key)
-        outcomes = [
-            BatchOutcome("error", error=row)
-            if isinstance(row, LeadError)
-            else _plan_row(state, row, actor=actor, owner=owner, channel=channel, now=now)
-            for row in cleaned
-        ]
+        plan = _plan(cleaned, actor, actor_type, channel, owner, allow_erased, key)
         if dry_run:
             transaction.set_rollback(True)
         else:
-            _write(state, actor=actor, actor_type=actor_type)
-    return outcomes
+            _write(plan.state, actor=actor, actor_type=actor_type)
+    return plan.outcomes
+
+
+@dataclass
+class BatchPlan:
+    """What record_cleaned_batch would write, decided from what it read (see plan_cleaned_batch)."""
+
+    state: _State
+    outcomes: list[BatchOutcome]
+    read: tuple
+    valid: list[dict]
+    actor: Any
+    actor_type: str | None
+    allow_erased: bool
+
+
+def _plan(cleaned, actor, actor_type, channel, owner, allow_erased, key) -> BatchPlan:
+    valid = [row for row in cleaned if not isinstance(row, LeadError)]
+    state = _load_state(valid, actor, allow_erased, key)
+    read = _what_was_read(state)
+    now = timezone.now()
+    outcomes = [
+        BatchOutcome("error", error=row)
+        if isinstance(row, LeadError)
+        else _plan_row(state, row, actor=actor, owner=owner, channel=channel, now=now)
+        for row in cleaned
+    ]
+    return BatchPlan(state, outcomes, read, valid, actor, actor_type, allow_erased)
+
+
+def _what_was_read(state: _State) -> tuple:
+    """Every value the plan was decided on: the leads it matched, field by field, and who may see them."""
+    leads = [*state.by_email.values(), *(lead for group in state.by_phone.values() for lead in group)]
+    leads += state.by_key.values()
+    fields = [field.attname for field in Lead._meta.concrete_fields]
+    rows = {lead.pk: tuple(getattr(lead, name) for name in fields) for lead in leads}
+    matches = (
+        {email: lead.pk for email, lead in state.by_email.items()},
+        {phone: [lead.pk for lead in group] for phone, group in state.by_phone.items()},
+        {value: lead.pk for value, lead in state.by_key.items()},
+    )
+    return rows, matches, state.erased, state.visible
+
+
+def plan_cleaned_batch(
+    *,
+    cleaned: list[dict | LeadError],
+    actor=None,
+    actor_type: str | None = None,
+    channel: str = "import",
+    owner=None,
+    allow_erased: bool = False,
+    key: str | None = None,
+) -> BatchPlan:
+    """Decide what record_cleaned_batch would do, reading without a transaction and writing nothing.
+
+    On SQLite a transaction holds the database's only write lock from its start, so
+    every other writer waits while a batch is decided. Planning first and then
+    calling write_planned_batch in a short transaction keeps that wait to the writes.
+    """
+    return _plan(cleaned, actor, actor_type, channel, owner, allow_erased, key)
+
+
+def write_planned_batch(plan: BatchPlan) -> list[BatchOutcome] | None:
+    """In the caller's transaction, write `plan` if everything it read is still so; else None, writing nothing.
+
+    The look-ups run again under the transaction's lock: a lead created, changed,
+    erased or hidden meanwhile shows up as a difference, and the caller records the
+    batch the ordinary way instead (record_cleaned_batch, which reads and writes
+    under one lock).
+    """
+    now = _load_state(plan.valid, plan.actor, plan.allow_erased, plan.state.key)
+    if _what_was_read(now) != plan.read:
+        return None
+    _write(plan.state, actor=plan.actor, actor_type=plan.actor_type)
+    return plan.outcomes

@@ -1,0 +1,176 @@
+"""Django's SQLite backend, with writers queued on a lock that hands over at once.
+
+SQLite lets one connection write at a time. A connection that finds the write lock
+taken waits in SQLite's busy handler, which sleeps 1, 2, 5, 10, ... up to 100 ms
+between tries: with several processes writing (web workers, the worker's lanes),
+a post that meets one other writer wakes up long after the lock came free, and
+the disk and CPUs sit idle meanwhile.
+
+Here every transaction first takes an advisory `flock` on a file beside the
+database (`<database>-writer`), then BEGIN IMMEDIATE, and lets it go after COMMIT or
+ROLLBACK; a write statement outside a transaction holds it for that statement.
+Writers therefore queue on the lock file, and the next one goes on within a
+millisecond of the last commit. SQLite's own locking is untouched and still
+guarantees correctness: a program that does not use this backend simply waits in
+SQLite's busy handler as before. The wait for the lock file is bounded by the same
+timeout as SQLite's (`timeout`). In-memory databases (tests) have one process and
+no lock file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import OperationalError
+from django.db.backends.sqlite3 import base
+
+# A waiting writer tries the lock file every 0.1 ms for its first 20 ms (a transaction
+# of a web request takes well under a millisecond), then every millisecond.
+SHORT_PAUSE_S, SHORT_WAIT_S, LONG_PAUSE_S = 0.0001, 0.02, 0.001
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+
+
+class WriterLock:
+    """The lock file one connection queues on before it writes; see the module's text."""
+
+    def __init__(self, path: str | None, timeout: float) -> None:
+        self.path, self.timeout = path, timeout
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def take(self) -> None:
+        if self.path is None:
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        started = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as busy:
+                waited = time.monotonic() - started
+                if waited >= self.timeout:
+                    message = f"database is locked: another writer held {self.path} for {self.timeout:g} s"
+                    raise OperationalError(message) from busy
+                time.sleep(SHORT_PAUSE_S if waited < SHORT_WAIT_S else LONG_PAUSE_S)
+                continue
+            self._pid = os.getpid()
+            return
+
+    def release(self) -> None:
+        # A forked child inherits the parent's lock; only the process that took it lets it go.
+        if self._pid is not None and self._pid == os.getpid() and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._pid = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.take()
+        try:
+            yield
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        self.release()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class LockingCursor(base.SQLiteCursorWrapper):
+    """Django's SQLite cursor; a write outside a transaction queues on the writer lock first.
+
+    Such a write's rows (INSERT ... RETURNING) are read before the lock is let go:
+    SQLite holds its own write lock until the statement has returned every row, and
+    the next writer would otherwise find it taken and sleep in the busy handler.
+    """
+
+    writer: WriterLock
+    _rows: Iterator | None = None
+
+    def execute(self, query, params=None):
+        self._rows = None
+        if self.connection.in_transaction or query.lstrip()[:6].upper() not in WRITES:
+            return super().execute(query, params)
+        with self.writer.held():
+            super().execute(query, params)
+            if self.description is not None:
+                self._rows = iter(super().fetchall())
+        return self
+
+    def executemany(self, query, param_list):
+        self._rows = None
+        if self.connection.in_transaction or query.lstrip()[:6].upper() not in WRITES:
+            return super().executemany(query, param_list)
+        with self.writer.held():
+            return super().executemany(query, param_list)
+
+    def fetchone(self):
+        if self._rows is None:
+            return super().fetchone()
+        return next(self._rows, None)
+
+    def fetchmany(self, size=None):
+        if self._rows is None:
+            return super().fetchmany(self.arraysize if size is None else size)
+        return list(itertools.islice(self._rows, self.arraysize if size is None else size))
+
+    def fetchall(self):
+        if self._rows is None:
+            return super().fetchall()
+        return list(self._rows)
+
+    def __next__(self):
+        if self._rows is None:
+            return super().__next__()
+        return next(self._rows)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.writer = WriterLock(None, float(self.settings_dict["OPTIONS"].get("timeout", 5)))
+        self._cursor_class = type("LockingCursor", (LockingCursor,), {"writer": self.writer})
+
+    def get_new_connection(self, conn_params):
+        # The database may change after start-up (the test runner's): the lock file follows it.
+        self.writer.close()
+        self.writer.path = None if self.is_in_memory_db() else f"{conn_params['database']}-writer"
+        return super().get_new_connection(conn_params)
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=self._cursor_class)
+
+    def _start_transaction_under_autocommit(self) -> None:
+        self.writer.take()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self.writer.release()
+            raise
+
+    def _commit(self) -> None:
+        try:
+            return super()._commit()
+        finally:
+            self.writer.release()
+
+    def _rollback(self) -> None:
+        try:
+            return super()._rollback()
+        finally:
+            self.writer.release()
+
+    def _close(self) -> None:
+        try:
+            return super()._close()
+        finally:
+            self.writer.close()
