@@ -98,9 +98,6 @@ def _database() -> dict:
     if url:
         config = dj_database_url.parse(url, conn_max_age=env_int("LEADFLOW_DB_CONN_MAX_AGE", 60))
         config["CONN_HEALTH_CHECKS"] = True
-        if env_bool("LEADFLOW_PG_SERVER_SIDE_BINDING", False):
-            # Parameters sent apart from the statement; psycopg prepares a statement on its fifth use.
-            config.setdefault("OPTIONS", {})["server_side_binding"] = True
         return config
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
