@@ -83,6 +83,16 @@ def post_data(form: Form, **overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
+def submit_now(*, form: Form, raw: dict[str, Any], sender=None, site_host: str = SITE):
+    """Post to `form` as the public endpoints do, then run the recording job: the outcome with its lead in hand."""
+    outcome = services.take_submission(form=form, raw=raw, sender=sender or services.Sender(), site_host=site_host)
+    if outcome.status == "received":
+        services.record_received_submissions(limit=1000)
+        outcome.submission.refresh_from_db()
+        outcome.status = outcome.submission.status
+    return outcome
+
+
 def record_received() -> int:
     """Run the worker's job that makes leads of received posts, as `leadflow worker` does within a second."""
     return schedule.record_received_submissions()

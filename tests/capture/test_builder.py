@@ -10,7 +10,7 @@ from django.test import Client
 from leadflow.capture import services
 from leadflow.capture.models import ConsentWording, Form, Submission
 from leadflow.leads.errors import FieldErrors, LeadError
-from tests.capture.conftest import CONTACT_FIELDS, SITE, form_settings, make_form, post_data
+from tests.capture.conftest import CONTACT_FIELDS, SITE, form_settings, make_form, post_data, submit_now
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,7 @@ def builder_urls(form: Form, held: Submission) -> list[tuple[str, str]]:
 @pytest.fixture
 def held(contact_form) -> Submission:
     raw = post_data(contact_form, website="bot")
-    return services.submit_form(form=contact_form, raw=raw, sender=services.Sender(), site_host=SITE).submission
+    return submit_now(form=contact_form, raw=raw, sender=services.Sender(), site_host=SITE).submission
 
 
 @pytest.mark.parametrize("persona", ["alice", "carol", "manager"])
@@ -182,7 +182,7 @@ def test_share_page_gives_all_three_ways_and_the_json_endpoint(admin, contact_fo
 
 
 def test_lists_show_forms_submissions_quarantine_and_notices(admin, marketing, held, contact_form):
-    services.submit_form(form=contact_form, raw=post_data(contact_form, email="b@acme.example"),
+    submit_now(form=contact_form, raw=post_data(contact_form, email="b@acme.example"),
                          sender=services.Sender(), site_host=SITE)  # fmt: skip
     client = signed_in(marketing)
     assert "Contact us" in client.get("/forms/").content.decode()
@@ -210,7 +210,7 @@ def test_an_admin_releases_and_deletes_from_the_quarantine_page(admin, marketing
 
 def test_notices_are_listed_and_marked_read(admin, marketing):
     form = make_form(admin, notify=[marketing])
-    outcome = services.submit_form(form=form, raw=post_data(form), sender=services.Sender(), site_host=SITE)
+    outcome = submit_now(form=form, raw=post_data(form), sender=services.Sender(), site_host=SITE)
     services.follow_up_submission(submission_id=outcome.submission.pk)
     client = signed_in(marketing)
     page = client.get("/forms/notifications/").content.decode()

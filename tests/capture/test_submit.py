@@ -13,7 +13,7 @@ from leadflow.capture.services import Sender
 from leadflow.leads import services as lead_services
 from leadflow.leads.errors import FieldErrors
 from leadflow.leads.models import EventKind, Lead, TimelineEvent
-from tests.capture.conftest import CONSENT, ORIGIN, SITE, make_form, post_data, token_for
+from tests.capture.conftest import CONSENT, ORIGIN, SITE, make_form, post_data, submit_now, token_for
 from tests.conftest import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ BROWSER = Sender(ip="203.0.113.7", user_agent="Mozilla/5.0 Test", origin=ORIGIN,
 
 
 def submit(form, data, sender: Sender = BROWSER):
-    return services.submit_form(form=form, raw=data, sender=sender, site_host=SITE)
+    return submit_now(form=form, raw=data, sender=sender, site_host=SITE)
 
 
 def test_submission_makes_a_lead_with_its_source_consent_and_timeline_event(contact_form):

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from leadflow.capture import services
 from leadflow.capture.models import SubmissionNotice
-from tests.capture.conftest import SITE, make_form, post_data
+from tests.capture.conftest import SITE, make_form, post_data, submit_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +20,7 @@ def test_worker_tells_followers_and_joins_the_visitor_once(admin, marketing, mon
     joined = []
     monkeypatch.setattr(services.review, "identify_visitor", lambda **kwargs: joined.append(kwargs) or 0)
     form = make_form(admin, notify=[marketing, admin])
-    outcome = services.submit_form(
+    outcome = submit_now(
         form=form, raw=post_data(form, visitor_id="vid_0123456789"), sender=services.Sender(), site_host=SITE
     )
     run_worker()
@@ -32,6 +32,6 @@ def test_worker_tells_followers_and_joins_the_visitor_once(admin, marketing, mon
 
 def test_spam_queues_no_follow_up(admin, marketing):
     form = make_form(admin, notify=[marketing])
-    services.submit_form(form=form, raw=post_data(form, website="x"), sender=services.Sender(), site_host=SITE)
+    submit_now(form=form, raw=post_data(form, website="x"), sender=services.Sender(), site_host=SITE)
     run_worker()
     assert SubmissionNotice.objects.count() == 0

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from leadflow.capture.models import Form, Submission
 from leadflow.capture.views.rendering import html_snippet
 from leadflow.leads.models import EventKind, Lead, TimelineEvent
-from tests.capture.conftest import make_form, record_received
+from tests.capture.conftest import make_form, record_received, submit_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -231,10 +231,10 @@ def test_admin_reviews_submissions_and_releases_one_from_quarantine(page, live_s
     form = make_form(admin, notify=[admin])
     for n, name in enumerate(["Zoë 👩🏽‍💻 Ångström", "محمد علي", '<b>Bold</b> "Quote"']):
         raw = post_data(form, first_name=name, email=f"person{n}@acme.example")
-        outcome = services.submit_form(form=form, raw=raw, sender=services.Sender(ip="203.0.113.9"), site_host=SITE)
+        outcome = submit_now(form=form, raw=raw, sender=services.Sender(ip="203.0.113.9"), site_host=SITE)
         services.follow_up_submission(submission_id=outcome.submission.pk)
     raw = post_data(form, first_name="Robo", email="robo@spam.example", website="http://spam.example")
-    services.submit_form(form=form, raw=raw, sender=services.Sender(ip="198.51.100.66"), site_host=SITE)
+    submit_now(form=form, raw=raw, sender=services.Sender(ip="198.51.100.66"), site_host=SITE)
     sign_in(admin)
     page.goto(f"{live_server.url}/forms/")
     screenshot("list")

@@ -3,7 +3,6 @@
 import pytest
 
 from leadflow.capture import queries as capture_queries
-from leadflow.capture import services as capture_services
 from leadflow.capture.services import Sender
 from leadflow.leads.models import EventKind, Lead, Stage, TimelineEvent
 from leadflow.leads.services.records import change_stage
@@ -12,7 +11,7 @@ from leadflow.mail.models import Kind, OutboxMessage
 from leadflow.nurture import events, services
 from leadflow.nurture.models import AutoReply, Enrollment, EnrollmentStatus, EventCursor, Trigger
 from leadflow.nurture.models import StepKind as K
-from tests.capture.conftest import ORIGIN, SITE, make_form, post_data
+from tests.capture.conftest import ORIGIN, SITE, make_form, post_data, submit_now
 from tests.conftest import make_lead
 from tests.nurture.conftest import make_sequence, make_template
 
@@ -29,7 +28,7 @@ def cursors_start_now(db):
 
 def submit(form, **overrides):
     sender = Sender(ip="203.0.113.9", user_agent="Mozilla/5.0", origin=ORIGIN, channel="embed")
-    outcome = capture_services.submit_form(form=form, raw=post_data(form, **overrides), sender=sender, site_host=SITE)
+    outcome = submit_now(form=form, raw=post_data(form, **overrides), sender=sender, site_host=SITE)
     assert outcome.status == "accepted"
     return Lead.objects.get(email=overrides.get("email", "ana@acme.example"))
 

@@ -3,12 +3,11 @@
 import pytest
 
 from leadflow.capture import queries as capture_queries
-from leadflow.capture import services as capture_services
 from leadflow.capture.services import Sender
 from leadflow.mail.services import send_due
 from leadflow.nurture import engine, events, schedule, services
 from leadflow.nurture.models import AutoReply, StepKind
-from tests.capture.conftest import ORIGIN, SITE, make_form, post_data
+from tests.capture.conftest import ORIGIN, SITE, make_form, post_data, submit_now
 from tests.conftest import make_lead
 from tests.nurture.conftest import make_sequence, make_template
 
@@ -39,7 +38,7 @@ def test_the_auto_reply_job_hands_the_reply_to_smtp_in_the_same_run(smtp_server,
     form = make_form(admin)
     AutoReply.objects.create(form=form, template=make_template("Thanks", subject="Thanks {{ first_name }}", body="Hi"))
     sender = Sender(ip="203.0.113.9", user_agent="Mozilla/5.0", origin=ORIGIN, channel="embed")
-    capture_services.submit_form(form=form, raw=post_data(form), sender=sender, site_host=SITE)
+    submit_now(form=form, raw=post_data(form), sender=sender, site_host=SITE)
     assert schedule.send_auto_replies() == 1
     assert [r.recipients for r in smtp_server.received] == [["ana@acme.example"]]
     assert smtp_server.received[0].message["Subject"] == "Thanks Ana"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from leadflow.leads.models import EventKind, Lead
 from leadflow.routing import services
 from leadflow.routing.models import Handover, SlaTimer, UnroutedLead
+from tests.capture.conftest import submit_now
 from tests.conftest import make_lead
 from tests.routing.conftest import make_rule, set_availability
 
@@ -50,7 +51,7 @@ def test_stage_condition_and_form_condition(alice, bob, admin):
     form = make_form(admin)
     make_rule(name="Demo requests", position=1, form=form, target_user=bob)
     make_rule(name="MQLs", position=2, stages=["mql"], target_user=alice)
-    outcome = capture.submit_form(form=form, raw=post_data(form), sender=capture.Sender(), site_host=SITE)
+    outcome = submit_now(form=form, raw=post_data(form), sender=capture.Sender(), site_host=SITE)
     assert services.evaluate(outcome.submission.lead).owner == bob
     other = make_lead(stage="mql")
     assert services.evaluate(other).owner == alice

@@ -16,7 +16,6 @@ from leadflow.capture.services.submissions import (
     RateLimited,
     Sender,
     SubmitOutcome,
-    submit_form,
     take_submission,
 )
 
@@ -34,7 +33,6 @@ __all__ = [
     "record_received_submissions",
     "release_submission",
     "save_form",
-    "submit_form",
     "sweep_rate_counters",
     "take_submission",
 ]

@@ -1,8 +1,7 @@
 """Take a form submission: check it, hold spam aside, and keep it with one short write.
 
 Public posts are kept as received submissions; recording.record_received_submissions
-makes their leads and timeline events within a second. submit_form does both at once
-for callers that need the lead in hand.
+makes their leads and timeline events within a second.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from leadflow.capture import definition, ratelimit, statements, tokens
 from leadflow.capture.definition import CleanSubmission, FieldSpec
 from leadflow.capture.models import Channel, Form, SpamReason, Submission, SubmissionStatus
 from leadflow.capture.origins import is_allowed_origin, is_allowed_redirect
-from leadflow.capture.services.recording import record_submissions, submitted_event
+from leadflow.capture.services.recording import submitted_event
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.fields import INPUT_FIELDS, clean_lead_input
 
@@ -91,19 +90,10 @@ def take_submission(*, form: Form, raw: dict[str, Any], sender: Sender, site_hos
     fix, per field name) or RateLimited. A retried post answers like the first one
     and keeps nothing new.
     """
-    return _take(form, raw, sender, site_host, record_now=False)
+    return _take(form, raw, sender, site_host)
 
 
-def submit_form(*, form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> SubmitOutcome:
-    """Take one post of `form` and record its lead at once: lead, submission and timeline event in one transaction.
-
-    For callers that need the lead in hand; the public endpoints use take_submission.
-    Raise as take_submission does.
-    """
-    return _take(form, raw, sender, site_host, record_now=True)
-
-
-def _take(form: Form, raw: dict[str, Any], sender: Sender, site_host: str, *, record_now: bool) -> SubmitOutcome:
+def _take(form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> SubmitOutcome:
     if not form.is_active:
         raise FormClosed()
     now = time.time()
@@ -120,9 +110,6 @@ def _take(form: Form, raw: dict[str, Any], sender: Sender, site_host: str, *, re
             wait = _count(form, _limits(form, sender), now)
             if not wait and not prepared.errors:
                 outcome = _keep(form, prepared, sender, now)
-                if record_now and outcome.status == SubmissionStatus.RECEIVED:
-                    record_submissions([outcome.submission])
-                    outcome.status = outcome.submission.status
     except IntegrityError:
         # A retry of a post already taken (its key is unique): everything this one wrote is undone.
         earlier = Submission.objects.filter(dedupe_key__in=prepared.dedupe_keys).first()
