@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -148,3 +149,38 @@ def test_a_forked_child_closing_its_copy_does_not_free_the_parents_lock(database
     probe.take()
     probe.release()
     connection.close()
+
+
+def _writes_in_threads(threads: int, each: int) -> list[BaseException]:
+    from django.db import connection as thread_connection
+    from django.db import transaction
+
+    from leadflow.leads.models import Company
+
+    start, errors = threading.Barrier(threads), []
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            for k in range(each):
+                with transaction.atomic():
+                    Company.objects.create(name=f"Thread {n} company {k}", domain=f"t{n}-{k}.example")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            thread_connection.close()
+
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_writing_to_one_database_at_once_all_land(own_connections):
+    from leadflow.leads.models import Company
+
+    assert _writes_in_threads(4, 25) == []
+    assert Company.objects.filter(name__startswith="Thread ").count() == 100

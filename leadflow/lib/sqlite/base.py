@@ -13,8 +13,9 @@ Writers therefore queue on the lock file, and the next one goes on within a
 millisecond of the last commit. SQLite's own locking is untouched and still
 guarantees correctness: a program that does not use this backend simply waits in
 SQLite's busy handler as before. The wait for the lock file is bounded by the same
-timeout as SQLite's (`timeout`). In-memory databases (tests) have one process and
-no lock file.
+timeout as SQLite's (`timeout`). An in-memory database (the tests') lives in one
+process, whose threads share it: there SQLite refuses a second writer at once
+instead of waiting, so its writers queue on a lock in memory instead of a file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import itertools
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +37,14 @@ SHORT_PAUSE_S, SHORT_WAIT_S, LONG_PAUSE_S = 0.0001, 0.02, 0.001
 
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+_MEMORY_LOCKS: dict[str, threading.Lock] = {}
+_MEMORY_LOCKS_LOCK = threading.Lock()
+
+
+def memory_lock(name: str) -> threading.Lock:
+    """Return the lock the writers of in-memory database `name` queue on in this process."""
+    with _MEMORY_LOCKS_LOCK:
+        return _MEMORY_LOCKS.setdefault(name, threading.Lock())
 
 
 class WriterLock:
@@ -42,10 +52,17 @@ class WriterLock:
 
     def __init__(self, path: str | None, timeout: float) -> None:
         self.path, self.timeout = path, timeout
+        self.in_memory: threading.Lock | None = None
         self._fd: int | None = None
         self._pid: int | None = None
+        self._holding_in_memory = False
 
     def take(self) -> None:
+        if self.in_memory is not None:
+            if not self.in_memory.acquire(timeout=self.timeout):
+                raise OperationalError(f"database is locked: another writer held it for {self.timeout:g} s")
+            self._holding_in_memory = True
+            return
         if self.path is None:
             return
         if self._fd is None:
@@ -65,6 +82,9 @@ class WriterLock:
             return
 
     def release(self) -> None:
+        if self._holding_in_memory:
+            self._holding_in_memory = False
+            self.in_memory.release()
         # A forked child inherits the parent's lock; only the process that took it lets it go.
         if self._pid is not None and self._pid == os.getpid() and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -143,7 +163,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         # The database may change after start-up (the test runner's): the lock file follows it.
         self.writer.close()
-        self.writer.path = None if self.is_in_memory_db() else f"{conn_params['database']}-writer"
+        in_memory = self.is_in_memory_db()
+        self.writer.path = None if in_memory else f"{conn_params['database']}-writer"
+        self.writer.in_memory = memory_lock(conn_params["database"]) if in_memory else None
         return super().get_new_connection(conn_params)
 
     def create_cursor(self, name=None):
