@@ -8,16 +8,23 @@ the statement text once per row count, and inserts many rows per statement up to
 real parameter limit of the connection, reading the new primary keys back with
 RETURNING (SQLite 3.35+, PostgreSQL) in the order the rows were given, as
 `bulk_create` does. Model `save()` signals are not sent, as with `bulk_create`.
+
+`InstanceBuilder` makes the unsaved instances such a path writes: every field's
+value set at once, with each field's default where a value is not given, the way
+Django makes an instance it unpickles (no keyword matching, no `__init__`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from django.db import connections, models
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 from leadflow.lib.db import fetch_on_driver, may_skip_cursor_wrapper
 
@@ -64,6 +71,8 @@ class RowInserter:
         self.attnames = [field.attname for field in chosen]
         self._statements: dict[tuple[int, str], str] = {}
         self._converters: list[Callable[[Any], Any] | None] | None = None
+        self._conversions: list[tuple[int, Callable[[Any], Any]]] | None = None
+        self._read = attrgetter(*self.attnames) if len(self.attnames) > 1 else _one_of(self.attnames)
         self._pre_save = [
             field for field in chosen if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
         ]
@@ -100,12 +109,18 @@ class RowInserter:
         """Return `obj`'s column values, converted for this connection, in statement order."""
         for field in self._pre_save:
             field.pre_save(obj, add=True)
-        converters = self.converters()
-        attnames = self.attnames
-        return [
-            getattr(obj, name) if convert is None else convert(getattr(obj, name))
-            for name, convert in zip(attnames, converters, strict=True)
-        ]
+        row = list(self._read(obj))
+        for index, convert in self.conversions():
+            row[index] = convert(row[index])
+        return row
+
+    def conversions(self) -> list[tuple[int, Callable[[Any], Any]]]:
+        """The position and conversion of each field whose value the database takes converted."""
+        if self._conversions is None:
+            self._conversions = [
+                (index, convert) for index, convert in enumerate(self.converters()) if convert is not None
+            ]
+        return self._conversions
 
     def converters(self) -> list[Callable[[Any], Any] | None]:
         """Per field, None when the value goes in unchanged, else the field's conversion for this database."""
@@ -137,6 +152,59 @@ class RowInserter:
             sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {returning}"  # noqa: S608
             self._statements[rows, placeholder] = sql
         return sql
+
+
+class InstanceBuilder:
+    """Build unsaved instances of one model from attribute values, all fields set at once.
+
+    Keyword construction matches each keyword against the model's fields and looks up
+    each missing field's default, for every instance; this works out the fields and
+    their defaults once. A field missing from the values gets its default (a callable
+    default is called for each instance), as with keyword construction. When anything
+    listens to the model's pre_init or post_init signal, instances go through
+    `__init__` (by position) so the receivers run.
+    """
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self._fields = [
+            (field.attname, field.get_default, True) if _default_per_instance(field) else
+            (field.attname, field.get_default(), False)
+            for field in model._meta.concrete_fields
+        ]  # fmt: skip
+
+    def build(self, values: Mapping[str, Any]) -> models.Model:
+        """Return an unsaved instance with `values` (by attribute name: `owner_id`, not `owner`)."""
+        model = self.model
+        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return model(
+                *[
+                    values[name] if name in values else default() if per_instance else default
+                    for name, default, per_instance in self._fields
+                ]
+            )
+        attributes = {
+            name: values[name] if name in values else default() if per_instance else default
+            for name, default, per_instance in self._fields
+        }
+        attributes["_state"] = ModelState()
+        instance = model.__new__(model)
+        instance.__dict__ = attributes
+        return instance
+
+
+def _default_per_instance(field: models.Field) -> bool:
+    """True when each instance needs its own default: a callable's, or the database's."""
+    return (field.has_default() and callable(field.default)) or field.has_db_default()
+
+
+def _one_of(attnames: list[str]) -> Callable[[Any], tuple]:
+    (name,) = attnames
+
+    def read(obj: Any) -> tuple:
+        return (getattr(obj, name),)
+
+    return read
 
 
 def statement_sizes(rows: int, per_statement: int) -> list[int]:

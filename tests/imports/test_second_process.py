@@ -8,9 +8,11 @@ import os
 import pytest
 
 from leadflow.imports import queries, services
-from leadflow.imports.models import ImportJob, JobStatus
+from leadflow.imports.models import ImportFile, ImportJob, JobStatus
+from leadflow.imports.readers.text import SAMPLE_BYTES
 from leadflow.imports.services import prepare
 from leadflow.imports.services import run as run_module
+from leadflow.imports.services.files import register_path
 from leadflow.leads.models import EventKind, Lead, TimelineEvent
 from tests.conftest import make_lead
 from tests.imports.conftest import run, upload
@@ -24,12 +26,19 @@ def second_process(settings, monkeypatch):
     started = []
     original = prepare._SecondProcess.__init__
 
-    def counted(self, mapper):
-        original(self, mapper)
+    def counted(self, *args, **kwargs):
+        original(self, *args, **kwargs)
         started.append(self.process.pid)
 
     monkeypatch.setattr(prepare._SecondProcess, "__init__", counted)
     return started
+
+
+def on_disk(data: bytes, folder, user) -> ImportFile:
+    """Register a file on this machine, as `leadflow import` does: the second process reads it itself."""
+    path = folder / "leads.csv"
+    path.write_bytes(data)
+    return register_path(path=str(path), user=user)
 
 
 def summary(job: ImportJob) -> tuple:
@@ -103,3 +112,63 @@ def test_the_collector_settings_are_put_back_after_an_import(admin):
     run(upload(b"Email\na@x.example\n", user=admin), user=admin)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.django_db
+def test_bytes_read_as_windows_1252_by_the_second_process_are_noted_on_the_job(second_process, admin, tmp_path):
+    # Past the sample the encoding is detected from, and past the rows read when the file is described.
+    rows = "".join(f"person{n}@example.com,Ana María\n" for n in range(SAMPLE_BYTES // 20))
+    data = b"Email,First Name\n" + rows.encode() + b"late@x.example,Ren\xe9\n"
+    job = run(on_disk(data, tmp_path, admin), user=admin)
+    assert second_process
+    assert job.created == SAMPLE_BYTES // 20 + 1
+    assert Lead.objects.get(email_key="late@x.example").first_name == "René"
+    assert "1 bytes were not UTF-8 and were read as Windows-1252." in job.notes
+
+
+@pytest.mark.django_db
+def test_a_resumed_job_read_by_the_second_process_goes_on_after_the_last_committed_batch(
+    second_process, monkeypatch, admin, tmp_path
+):
+    monkeypatch.setattr(run_module, "BATCH_ROWS", 2)
+    original = run_module._Run.batch
+    calls = []
+
+    def fail_the_second(self, rows, progress):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise OSError("disk full")
+        original(self, rows, progress)
+
+    monkeypatch.setattr(run_module._Run, "batch", fail_the_second)
+    data = b"Email\n" + b"".join(f"p{n}@x.example\n".encode() for n in range(5))
+    file = on_disk(data, tmp_path, admin)
+    with pytest.raises(OSError):
+        run(file, user=admin)
+    job = ImportJob.objects.get()
+    assert (job.status, job.records_done, job.created) == (JobStatus.FAILED, 2, 2)
+    services.resume_import(job=job, actor=admin)
+    services.run_import_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.records_done, job.created, job.duplicates) == (JobStatus.DONE, 5, 5, 0)
+    assert sorted(Lead.objects.values_list("email_key", flat=True)) == [f"p{n}@x.example" for n in range(5)]
+    assert len(second_process) == 2
+
+
+@pytest.mark.django_db
+def test_a_file_on_disk_read_by_the_second_process_gives_the_outcome_of_one_process(
+    monkeypatch, settings, second_process, tmp_path
+):
+    monkeypatch.setattr(run_module, "BATCH_ROWS", 2)
+    make_lead(email="known@acme.example", title="CEO", last_name="Known")
+    outcomes = []
+    for threshold in (0, 1):
+        settings.LEADFLOW_IMPORT_SECOND_PROCESS_BYTES = threshold
+        file = on_disk(MIXED.encode(), tmp_path, None)
+        job = run(file, mapping=mixed_mapping(file))
+        counts, leads, _ = summary(job)
+        outcomes.append((counts, leads))
+        Lead.objects.exclude(email_key="known@acme.example").delete()
+    assert len(second_process) == 1
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[1][0][:5] == (9, 3, 1, 2, 3)

@@ -102,3 +102,43 @@ def test_any_number_of_rows_goes_in_a_dozen_statement_shapes_at_most():
         assert sum(sizes) == rows
         shapes.update(sizes)
     assert len(shapes) <= 17
+
+
+def test_an_instance_built_by_position_has_the_values_and_defaults_of_one_built_by_keyword():
+    from leadflow.lib.inserts import InstanceBuilder
+
+    now = timezone.now()
+    values = {"first_name": "Ana", "email": "ana@example.com", "email_key": "ana@example.com", "owner_id": None}
+    built = [InstanceBuilder(Lead).build(values) for _ in range(2)]
+    by_keyword = Lead(**values)
+    moments = {"created_at", "updated_at", "last_activity_at"}
+    names = [field.attname for field in Lead._meta.concrete_fields if field.attname not in moments]
+    for lead in built:
+        assert [getattr(lead, name) for name in names] == [getattr(by_keyword, name) for name in names]
+        assert lead.pk is None and lead._state.adding
+        assert now <= lead.created_at <= timezone.now()
+    built[0].custom["plan"] = "pro"
+    assert built[1].custom == {}  # a callable default gives each instance its own value
+    RowInserter(Lead).insert(built[:1])
+    assert Lead.objects.get(pk=built[0].pk).custom == {"plan": "pro"}
+
+
+def test_receivers_of_the_init_signals_see_every_built_instance():
+    from django.db.models.signals import post_init
+
+    from leadflow.lib.inserts import InstanceBuilder
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.first_name)
+
+    post_init.connect(receiver, sender=Lead)
+    try:
+        lead = InstanceBuilder(Lead).build({"first_name": "Ana"})
+    finally:
+        post_init.disconnect(receiver, sender=Lead)
+    assert seen == ["Ana"]
+    assert (lead.first_name, lead.custom, lead.pk) == ("Ana", {}, None)
+    InstanceBuilder(Lead).build({"first_name": "Ben"})
+    assert seen == ["Ana"]

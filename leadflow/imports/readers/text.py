@@ -253,3 +253,8 @@ def _rows(records: Iterator[tuple[int, list[str] | None, str]], header_row: int,
 def fallback_count() -> int:
     """Return how many bytes the last UTF-8 file read in this thread held that were not UTF-8."""
     return getattr(_fallbacks, "count", 0)
+
+
+def set_fallback_count(count: int) -> None:
+    """Set what fallback_count returns in this thread: the count of a file another process read for it."""
+    _fallbacks.count = count

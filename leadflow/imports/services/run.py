@@ -28,6 +28,7 @@ from leadflow.imports.services.prepare import Prepared, prepared_batches
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.services import assign_owner
 from leadflow.leads.services.batch import MAX_BATCH, BatchOutcome, record_cleaned_batch
+from leadflow.lib.db import unsynced_transaction
 
 # Rows recorded and committed together.
 BATCH_ROWS = 5 * MAX_BATCH
@@ -164,7 +165,11 @@ def _run(job: ImportJob, on_progress: Callable[[ImportJob], None]) -> None:
         with (
             _fewer_collections(),
             _bounded_file_map(),
-            closing(prepared_batches(mapper, batches, table.progress, file_size=job.file.size)) as prepared,
+            closing(
+                prepared_batches(
+                    mapper, batches, table.progress, file_size=job.file.size, readable_apart=bool(job.file.path)
+                )
+            ) as prepared,
         ):
             for rows, progress in prepared:
                 run.batch(rows, progress)
@@ -198,11 +203,17 @@ class _Run:
         self.owners = OwnerFinder()
 
     def batch(self, rows: list[Prepared], progress: float) -> None:
-        """Record and count one prepared batch, and commit it with the job's progress: all of it or none."""
+        """Record and count one prepared batch, and commit it with the job's progress: all of it or none.
+
+        The commit does not wait for the disk (see unsynced_transaction): a crash of the
+        process loses nothing, and a power cut can lose only the last batches together
+        with the progress that counts them, so a resumed job reads those rows again.
+        The job's final save waits for the disk and with it everything before it.
+        """
         problems: list[list] = []
         pending = [item for row in rows if (item := self._pending(row, problems)) is not None]
         errors = len(rows) - len(pending)
-        with transaction.atomic():
+        with unsynced_transaction():
             outcomes = self._record(pending)
             counts, created_ids, changes = self._account(pending, outcomes, problems)
             counts["errors"] += errors

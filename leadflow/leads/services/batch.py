@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from leadflow.leads.services.records import (
     qualification_changes,
     qualification_events,
 )
+from leadflow.lib.inserts import InstanceBuilder
 
 MAX_BATCH = 1000
 SNAPSHOT = (
@@ -181,20 +183,28 @@ def _write(state: _State, *, actor, actor_type) -> None:
     kind_of_actor = actor_type or (ActorType.USER if actor is not None else ActorType.SYSTEM)
     actor_id = actor.pk if actor is not None else None
     written_at = timezone.now()
+    build = _new_events().build
     timeline.insert_events(
         [
-            TimelineEvent(
-                lead_id=lead.pk,
-                kind=kind,
-                actor_id=actor_id,
-                actor_type=kind_of_actor,
-                data=data,
-                occurred_at=lead.updated_at,
-                created_at=written_at,
+            build(
+                {
+                    "lead_id": lead.pk,
+                    "kind": kind,
+                    "actor_id": actor_id,
+                    "actor_type": kind_of_actor,
+                    "data": data,
+                    "occurred_at": lead.updated_at,
+                    "created_at": written_at,
+                }
             )
             for lead, kind, data in state.events
         ]
     )
+
+
+@cache
+def _new_events() -> InstanceBuilder:
+    return InstanceBuilder(TimelineEvent)
 
 
 def record_leads_batch(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leadflow.leads import timeline
@@ -24,20 +26,30 @@ from leadflow.leads.lifecycle import QUALIFICATION_CHOICES, QUALIFICATION_FIELDS
 from leadflow.leads.models import (
     ActorType,
     CallOutcome,
+    ErasedIdentity,
     EventKind,
     Lead,
     Stage,
     TimelineEvent,
 )
 from leadflow.leads.normalise import email_key
-from leadflow.leads.services.companies import CompanyLookUp, look_up_company, resolve_company, settle_company
+from leadflow.leads.services.companies import (
+    COMPANY_QUERIES,
+    CompanyLookUp,
+    company_found,
+    company_search,
+    resolve_company,
+    settle_company,
+)
 from leadflow.leads.services.new_lead import (  # noqa: F401
+    candidate_query,
+    chosen_match,
     find_match,
     insert_new_lead,
     matching_lead_id,
     stores_in_one_statement,
 )
-from leadflow.leads.services.privacy import ensure_not_erased
+from leadflow.leads.services.privacy import ensure_not_erased, identity_digest
 from leadflow.leads.services.stages import (  # noqa: F401
     MAX_BULK,
     BulkMoveResult,
@@ -45,6 +57,8 @@ from leadflow.leads.services.stages import (  # noqa: F401
     bulk_targets,
     change_stage,
 )
+from leadflow.lib.compiled import CompiledLookUps
+from leadflow.lib.inserts import InstanceBuilder
 
 # Fields a capture fills in: new values win, blanks (and "unknown") never erase.
 CAPTURED_FIELDS = (*PROFILE_FIELDS, *FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS)
@@ -82,28 +96,25 @@ def record_lead(
     cleaned = clean_lead_input(data, allowed=INPUT_FIELDS)
     if not any(cleaned.get(name) for name in ("email", "phone", "first_name", "last_name")):
         raise FieldErrors({"email": "Give at least an email, a phone number or a name."})
-    if not allow_erased:
-        ensure_not_erased(email=cleaned.get("email", ""), phone=cleaned.get("phone", ""))
-    # Read-only look-ups go before the write: on SQLite its transaction holds the one write lock.
-    company = look_up_company(email=cleaned.get("email", ""), company_name=cleaned.get("company_name", ""))
     for attempt in range(3):
         try:
-            return _record_once(cleaned, company, actor, actor_type, channel, owner)
+            return _record_once(cleaned, actor, actor_type, channel, owner, check_erased=not (allow_erased or attempt))
         except IntegrityError:
             # Another request created the same person between our look-up and insert.
             if attempt == 2:
                 raise
-            company = look_up_company(email=cleaned.get("email", ""), company_name=cleaned.get("company_name", ""))
     raise AssertionError("unreachable")
 
 
-def _record_once(cleaned: dict, company: CompanyLookUp, actor, actor_type, channel: str, owner) -> RecordResult:
-    lead, event = _new_lead(cleaned, company, actor, actor_type, channel, owner)
+def _record_once(cleaned: dict, actor, actor_type, channel: str, owner, *, check_erased: bool) -> RecordResult:
     # Where the lead and its event go in with one statement that commits by itself, a new
     # person needs no transaction: one look-up, one statement. The unique email still
     # refuses a second lead for the person (IntegrityError, retried as a capture).
-    one_statement = company.settled and stores_in_one_statement() and not connection.in_atomic_block
-    if one_statement and matching_lead_id(email=lead.email, phone=lead.phone) is None:
+    one_statement = stores_in_one_statement() and not connection.in_atomic_block
+    # Read-only look-ups go before the write: on SQLite its transaction holds the one write lock.
+    company, match_id = _look_up(cleaned, check_erased=check_erased, with_match=one_statement)
+    lead, event = _new_lead(cleaned, company, actor, actor_type, channel, owner)
+    if one_statement and company.settled and match_id is None:
         insert_new_lead(lead, event)
         return RecordResult(lead, True)
     with transaction.atomic():
@@ -114,6 +125,43 @@ def _record_once(cleaned: dict, company: CompanyLookUp, actor, actor_type, chann
             lead.company = settle_company(company)
         insert_new_lead(lead, event)
         return RecordResult(lead, True)
+
+
+def _erased_query(first: str, second: str):
+    return ErasedIdentity.objects.filter(digest__in=[first, second]).values_list("pk")[:1]
+
+
+@cache
+def _compiled_look_ups(parts: tuple[tuple[str, Callable], ...]) -> CompiledLookUps:
+    return CompiledLookUps(dict(parts))
+
+
+def _look_up(cleaned: dict, *, check_erased: bool, with_match: bool) -> tuple[CompanyLookUp, int | None]:
+    """Check the person was not erased, find their company and (`with_match`) the id of their lead,
+    with one statement; raise LeadError `erased_person` for an erased person."""
+    email, phone = cleaned.get("email", ""), cleaned.get("phone", "")
+    key = email_key(email)
+    kind, search = company_search(email=email, company_name=cleaned.get("company_name", ""))
+    digests = [identity_digest(value) for value in (key or "", phone) if value] if check_erased else []
+    candidates = candidate_query(key, phone) if with_match else None
+    parts = (
+        *((("erased", _erased_query),) if digests else ()),
+        *((("company", COMPANY_QUERIES[kind]),) if kind else ()),
+        *((("candidates", candidates),) if candidates else ()),
+    )
+    found: dict[str, list[tuple]] = {}
+    if parts:
+        values = {"key": key, "phone": phone}
+        if kind:
+            values[kind] = search
+        if digests:
+            values.update(first=digests[0], second=digests[-1])
+        found = _compiled_look_ups(parts).rows(**values)
+    if found.get("erased"):
+        ensure_not_erased(email=email, phone=phone)
+    rows = found.get("company") or [None]
+    company = company_found(kind, search, cleaned.get("company_name", ""), rows[0], using=DEFAULT_DB_ALIAS)
+    return company, chosen_match(key, phone, found.get("candidates", []))
 
 
 def _new_lead(cleaned: dict, company: CompanyLookUp, actor, actor_type, channel: str, owner) -> tuple:
@@ -138,24 +186,37 @@ def _capture_match(match_id: int, cleaned: dict, actor, actor_type, channel: str
     return RecordResult(_capture_again(match, cleaned, actor, actor_type, channel), False)
 
 
+# Lead fields a new lead takes from cleaned input when given, else keeps their defaults.
+_GIVEN_FIELDS = (*FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS)
+_LATEST_TOUCH_FIELDS = tuple((f"latest_{name}", name) for name in TOUCH_FIELDS)
+
+
+@cache
+def _new_leads() -> InstanceBuilder:
+    return InstanceBuilder(Lead)
+
+
 def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
     """Return an unsaved lead from cleaned input; its company is resolved by the caller."""
     stage = cleaned.get("stage", Stage.LEAD)
-    lead = Lead(
-        **{name: cleaned.get(name, "") for name in PROFILE_FIELDS},
-        **{name: cleaned[name] for name in (*FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS) if name in cleaned},
+    values = {name: cleaned.get(name, "") for name in PROFILE_FIELDS}
+    values.update({name: cleaned[name] for name in _GIVEN_FIELDS if name in cleaned})
+    values.update({name: cleaned.get(name, "") for name in TOUCH_FIELDS})
+    values.update({latest: cleaned.get(name, "") for latest, name in _LATEST_TOUCH_FIELDS})
+    values.update(
         email_key=email_key(cleaned.get("email", "")),
-        **{name: cleaned.get(name, "") for name in TOUCH_FIELDS},
-        **{f"latest_{name}": cleaned.get(name, "") for name in TOUCH_FIELDS},
         custom=cleaned.get("custom", {}),
         stage=stage,
         stage_entered_at={stage: now.isoformat()},
-        owner=owner,
+        owner_id=getattr(owner, "pk", None),
         team_id=getattr(owner, "team_id", None) or getattr(actor, "team_id", None),
         created_at=now,
         updated_at=now,
         last_activity_at=now,
     )
+    lead = _new_leads().build(values)
+    if owner is not None:
+        lead.owner = owner
     _apply_consent(lead, cleaned, now)
     return lead
 
