@@ -2,6 +2,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leadflow.leads import services
 from leadflow.leads.errors import FieldErrors, LeadError
@@ -195,3 +196,34 @@ def test_the_same_new_person_sent_at_once_by_several_clients_becomes_one_lead():
     assert sorted(results) == [False, False, False, True]
     lead = Lead.objects.get()
     assert _event_kinds(lead) == [EventKind.CREATED, EventKind.CAPTURED, EventKind.CAPTURED, EventKind.CAPTURED]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_person_is_checked_for_erasure_company_and_duplicates_with_one_statement(admin):
+    Company.objects.create(domain="acme.example", name="Acme")
+    data = {"first_name": "Ana", "email": "ana@acme.example", "phone": "+1 415 555 0100", "company_name": "Acme"}
+    with CaptureQueriesContext(connection) as queries:
+        created = services.record_lead(data=data, actor=admin, channel="api")
+    assert created.created is True
+    assert created.lead.company.domain == "acme.example"
+    statements = [query["sql"] for query in queries]
+    look_ups = [sql for sql in statements if "leads_erasedidentity" in sql]
+    assert len(look_ups) == 1
+    assert "leads_company" in look_ups[0]
+    assert not any("leads_company" in sql for sql in statements if sql not in look_ups)
+    if connection.vendor == "postgresql":
+        # The look-up also finds no lead of the person; the lead and its event go in with one more.
+        assert "leads_lead" in look_ups[0]
+        assert len(statements) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erased_person_is_refused_and_no_company_is_made_for_them(admin):
+    erased = services.record_lead(data={"email": "gone@newco.example"}, actor=admin).lead
+    services.erase_lead(lead=erased, actor=admin, reason="asked to be forgotten")
+    companies = Company.objects.count()
+    with pytest.raises(LeadError) as refused:
+        services.record_lead(data={"email": "GONE@newco.example", "company_name": "Newco"}, actor=admin)
+    assert refused.value.code == "erased_person"
+    assert Company.objects.count() == companies
+    assert not Lead.objects.filter(email_key="gone@newco.example", status="active").exists()

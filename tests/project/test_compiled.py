@@ -1,4 +1,4 @@
-"""CompiledSelect runs the ORM's statement with new values and reads rows back as the ORM does."""
+"""CompiledSelect and CompiledLookUps run the ORM's statement with new values and reads rows back as the ORM does."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leadflow.leads.models import Lead, LeadStatus
-from leadflow.lib.compiled import CompiledSelect
+from leadflow.leads.models import Company, Lead, LeadStatus
+from leadflow.lib.compiled import CompiledLookUps, CompiledSelect
 from tests.conftest import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,39 @@ def test_a_value_the_statement_does_not_use_is_refused():
     lookup = CompiledSelect(lambda key: Lead.objects.filter(status=LeadStatus.ACTIVE).values_list("pk"))
     with pytest.raises(ValueError, match="not found in the statement"):
         lookup.rows(key="ana@acme.example")
+
+
+def _person_look_ups() -> CompiledLookUps:
+    return CompiledLookUps(
+        {
+            "company": lambda domain: Company.objects.filter(domain=domain).values_list("pk", "name", "created_at")[:1],
+            "leads": lambda key, phone: (
+                Lead.objects.filter(Q(email_key=key) | Q(phone=phone)).order_by("pk").values_list(*COLUMNS)[:20]
+            ),
+        }
+    )
+
+
+def test_look_ups_answer_each_part_in_one_statement_converted_as_the_orm_reads_them():
+    acme = Company.objects.create(domain="acme.example", name="Acme")
+    ana = make_lead(email="ana@acme.example", custom={"plan": "pro"})
+    bo = make_lead(email="bo@acme.example", phone="+14155550100")
+    with CaptureQueriesContext(connection) as queries:
+        found = _person_look_ups().rows(domain="acme.example", key="ana@acme.example", phone="+14155550100")
+    assert len(queries) == 1
+    assert found["company"] == list(Company.objects.filter(pk=acme.pk).values_list("pk", "name", "created_at"))
+    assert found["leads"] == list(Lead.objects.filter(pk__in=[ana.pk, bo.pk]).order_by("pk").values_list(*COLUMNS))
+    assert isinstance(found["leads"][0][2], dict)
+    assert isinstance(found["company"][0][2], dt.datetime)
+
+
+def test_a_part_that_finds_nothing_answers_no_rows_while_the_others_answer():
+    make_lead(email="ana@acme.example")
+    lookups = _person_look_ups()
+    found = lookups.rows(domain="globex.example", key="ana@acme.example", phone="")
+    assert found["company"] == []
+    assert [row[1] for row in found["leads"]] == ["ana@acme.example"]
+    assert lookups.rows(domain="x' OR '1'='1", key="nobody@acme.example", phone="x' OR '1'='1") == {
+        "company": [],
+        "leads": [],
+    }

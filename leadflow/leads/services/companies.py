@@ -16,28 +16,31 @@ from leadflow.lib.compiled import CompiledSelect
 COMPANY_FIELDS = ("id", "name", "domain", "created_at")
 
 
+def _by_domain_query(domain: str):
+    return Company.objects.filter(domain=domain).order_by().values_list(*COMPANY_FIELDS)[:1]
+
+
+def _by_name_query(name: str):
+    return (
+        Company.objects.annotate(name_lower=Lower("name"))
+        .filter(name_lower=name)
+        .order_by("id")
+        .values_list(*COMPANY_FIELDS)[:1]
+    )
+
+
+# How look_up_company searches, by the kind company_search names: a build function as CompiledSelect takes it.
+COMPANY_QUERIES = {"domain": _by_domain_query, "name": _by_name_query}
+
+
 @cache
 def _by_domain() -> CompiledSelect:
-    return CompiledSelect(
-        lambda domain: Company.objects.filter(domain=domain).order_by().values_list(*COMPANY_FIELDS)[:1]
-    )
+    return CompiledSelect(_by_domain_query)
 
 
 @cache
 def _by_name() -> CompiledSelect:
-    return CompiledSelect(
-        lambda name: (
-            Company.objects.annotate(name_lower=Lower("name"))
-            .filter(name_lower=name)
-            .order_by("id")
-            .values_list(*COMPANY_FIELDS)[:1]
-        )
-    )
-
-
-def _first(lookup: CompiledSelect, **values: str) -> Company | None:
-    rows = lookup.rows(**values)
-    return Company.from_db(lookup.using, COMPANY_FIELDS, rows[0]) if rows else None
+    return CompiledSelect(_by_name_query)
 
 
 @dataclass(frozen=True)
@@ -55,21 +58,39 @@ class CompanyLookUp:
         return not self.write
 
 
+def company_search(*, email: str, company_name: str) -> tuple[str, str]:
+    """Return what look_up_company searches by: ("domain", domain), ("name", lowered name) or ("", "")."""
+    domain = email_domain(email).lower()
+    if domain and not is_free_mail(domain):
+        return "domain", domain
+    if company_name:
+        return "name", company_name.lower()
+    return "", ""
+
+
 def look_up_company(*, email: str, company_name: str) -> CompanyLookUp:
     """Find the company resolve_company would pick, without writing.
 
     A caller can look up before its write transaction opens, and call settle_company
     inside it for the write the look-up says is still needed.
     """
-    domain = email_domain(email).lower()
-    if domain and not is_free_mail(domain):
-        company = _first(_by_domain(), domain=domain)
+    kind, value = company_search(email=email, company_name=company_name)
+    if not kind:
+        return CompanyLookUp()
+    lookup = _by_domain() if kind == "domain" else _by_name()
+    rows = lookup.rows(**{kind: value})
+    return company_found(kind, value, company_name, rows[0] if rows else None, using=lookup.using)
+
+
+def company_found(kind: str, value: str, company_name: str, row: tuple | None, *, using: str) -> CompanyLookUp:
+    """Return the look-up's answer from the row (COMPANY_FIELDS) its search by `kind` and `value` found."""
+    company = Company.from_db(using, COMPANY_FIELDS, row) if row is not None else None
+    if kind == "domain":
         if company is None:
-            return CompanyLookUp(write="create", domain=domain, name=company_name)
+            return CompanyLookUp(write="create", domain=value, name=company_name)
         write = "name" if company_name and not company.name else ""
-        return CompanyLookUp(company, write, domain, company_name)
-    if company_name:
-        company = _first(_by_name(), name=company_name.lower())
+        return CompanyLookUp(company, write, value, company_name)
+    if kind == "name":
         return CompanyLookUp(company, "" if company else "create", name=company_name)
     return CompanyLookUp()
 

@@ -23,42 +23,44 @@ from leadflow.lib.inserts import RowInserter
 CANDIDATE_COLUMNS = ("pk", "email_key", "phone")
 
 
-@cache
-def _candidates_by_email_or_phone() -> CompiledSelect:
-    return CompiledSelect(
-        lambda key, phone: (
-            Lead.objects.filter(Q(email_key=key) | Q(phone=phone), status=LeadStatus.ACTIVE)
-            .order_by()
-            .values_list(*CANDIDATE_COLUMNS)[:20]
-        )
+def _by_email_or_phone_query(key: str, phone: str):
+    return (
+        Lead.objects.filter(Q(email_key=key) | Q(phone=phone), status=LeadStatus.ACTIVE)
+        .order_by()
+        .values_list(*CANDIDATE_COLUMNS)[:20]
     )
 
 
-@cache
-def _candidates_by_email() -> CompiledSelect:
-    return CompiledSelect(
-        lambda key: (
-            Lead.objects.filter(email_key=key, status=LeadStatus.ACTIVE).order_by().values_list(*CANDIDATE_COLUMNS)[:20]
-        )
-    )
+def _by_email_query(key: str):
+    return Lead.objects.filter(email_key=key, status=LeadStatus.ACTIVE).order_by().values_list(*CANDIDATE_COLUMNS)[:20]
+
+
+def _by_phone_query(phone: str):
+    return Lead.objects.filter(phone=phone, status=LeadStatus.ACTIVE).order_by().values_list(*CANDIDATE_COLUMNS)[:20]
+
+
+def candidate_query(key: str | None, phone: str):
+    """Return the build function (as CompiledSelect takes it) of the candidates' query, or None when
+    there is nothing to match by. It takes `key` and `phone` as its argument names say."""
+    if key and phone:
+        return _by_email_or_phone_query
+    if key:
+        return _by_email_query
+    return _by_phone_query if phone else None
 
 
 @cache
-def _candidates_by_phone() -> CompiledSelect:
-    return CompiledSelect(
-        lambda phone: (
-            Lead.objects.filter(phone=phone, status=LeadStatus.ACTIVE).order_by().values_list(*CANDIDATE_COLUMNS)[:20]
-        )
-    )
+def _compiled_candidates(build) -> CompiledSelect:
+    return CompiledSelect(build)
 
 
 def _candidates(key: str | None, phone: str) -> list[tuple]:
     if key and phone:
-        return _candidates_by_email_or_phone().rows(key=key, phone=phone)
+        return _compiled_candidates(_by_email_or_phone_query).rows(key=key, phone=phone)
     if key:
-        return _candidates_by_email().rows(key=key)
+        return _compiled_candidates(_by_email_query).rows(key=key)
     if phone:
-        return _candidates_by_phone().rows(phone=phone)
+        return _compiled_candidates(_by_phone_query).rows(phone=phone)
     return []
 
 
@@ -69,7 +71,11 @@ def matching_lead_id(*, email: str, phone: str) -> int | None:
     costs a single index look-up.
     """
     key = email_key(email)
-    candidates = _candidates(key, phone)
+    return chosen_match(key, phone, _candidates(key, phone))
+
+
+def chosen_match(key: str | None, phone: str, candidates: list[tuple]) -> int | None:
+    """Return the id of the lead among `candidates` (CANDIDATE_COLUMNS rows) this email key or phone belongs to."""
     chosen = next((pk for pk, other_key, _ in candidates if key and other_key == key), None)
     if chosen is None and phone:
         # Same phone with a different email is a possible duplicate, not the same person.
