@@ -30,6 +30,8 @@ def test_manager_adds_a_rule_and_dry_runs_a_lead(page, live_server, sign_in, man
     form.get_by_role("button", name="Add rule").click()
     expect(page.locator(".messages")).to_contain_text("Rule “DACH enterprise” added")
     expect(page.locator(".rules-table")).to_contain_text("country: DE, AT, CH")
+    # The page after the post may still be parsing; htmx wires the search box once it has loaded.
+    page.wait_for_load_state()
 
     page.get_by_placeholder("Search a lead by name or email").fill("Greta")
     page.get_by_role("button", name="Greta Berger").click()
