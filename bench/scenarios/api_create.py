@@ -63,6 +63,21 @@ def prepare(db) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def stop_process(process: subprocess.Popen, *, whole_group: bool = False) -> None:
+    """Ask `process` to stop (SIGTERM); kill it, or its whole process group, after 20 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        if whole_group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+        process.wait()
+
+
 class Server:
     """`leadflow run --no-worker` on a free port, with the bench endpoints mounted."""
 
@@ -104,13 +119,7 @@ class Server:
         return pids
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process, whole_group=True)
         self.log_file.close()
 
 

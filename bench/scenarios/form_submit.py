@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -21,7 +20,7 @@ from typing import Any
 
 from bench.database import ROOT, bench_dir, log
 from bench.report import Result, Target, summary
-from bench.scenarios.api_create import Server, _bin, request
+from bench.scenarios.api_create import Server, _bin, request, stop_process
 from bench.wrk import REPORT_LUA, run_wrk
 
 NAME = "form-submit"
@@ -283,13 +282,7 @@ class FastLane:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log_file.close()
 
 

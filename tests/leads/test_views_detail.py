@@ -203,7 +203,7 @@ def test_plain_form_posts_save_and_come_back_to_the_lead_page(as_alice, alice, l
     refused = as_alice.post(
         f"/leads/{lead.pk}/field/email/", {"value": "not an email", "seen": lead.email}, follow=True
     )
-    assert "Email" in text(refused) and 'class="messages' in text(refused)
+    assert 'class="messages' in text(refused) and "not a valid email" in text(refused)
     assert Lead.objects.get(pk=lead.pk).email == "dana@fbi.example"
     stale = as_alice.post(f"/leads/{lead.pk}/field/title/", {"value": "Boss", "seen": "Agent"}, follow=True)
     assert "changed this" in text(stale)

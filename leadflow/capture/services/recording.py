@@ -34,10 +34,9 @@ BATCH_SIZE = 250
 
 def record_received_submissions(*, limit: int = BATCH_SIZE) -> int:
     """Make or update the lead of up to `limit` received submissions, oldest first; return how many."""
-    # Look before locking: on SQLite the transaction below takes the database's single write lock.
-    if not Submission.objects.filter(status=SubmissionStatus.RECEIVED).exists():
-        return 0
     if not connection.features.has_select_for_update:
+        # SQLite: the transaction below would take the database's single write lock while it
+        # decides; _record_planned decides first (and finds an empty queue without any lock).
         recorded = _record_planned(limit)
         if recorded is not None:
             return recorded

@@ -23,7 +23,7 @@ from leadflow.leads.lifecycle import QUALIFICATION_CHOICES, QUALIFICATION_FIELDS
 from leadflow.leads.models import CallOutcome, Lead, LeadMerge, LeadStatus, QualificationGate
 from leadflow.leads.services.merge import MERGE_FIELDS, default_choices
 from leadflow.leads.templatetags.lead_timeline import TIMELINE_GROUPS
-from leadflow.leads.views.detail_fields import EDITABLE, PROFILE, FieldForm, FieldView, save_field
+from leadflow.leads.views.detail_fields import EDITABLE, PROFILE, FieldForm, FieldView, back_to_lead, save_field
 from leadflow.leads.views.qualification import gate_context, stage_context
 
 TIMELINE_PAGE = 50
@@ -113,11 +113,11 @@ def lead_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         field = FieldView(lead, name, key=request.POST.get("key", "")[:64], editing=True)
         field.error = "; ".join(message for errors in form.errors.values() for message in errors)
         if not request.htmx:
-            return _back_to_lead(request, lead, field.error)
+            return back_to_lead(request, lead, field.error)
         return render(request, "leads/detail.html#field", {"field": field})
     field, saved = save_field(request.user, lead, name, form.cleaned_data)
     if not request.htmx:
-        return _back_to_lead(request, lead, field.error or (field.conflict.message if field.conflict else ""))
+        return back_to_lead(request, lead, field.error or (field.conflict.message if field.conflict else ""))
     added = saved and name == "custom" and form.cleaned_data["new"]
     context = {"field": field, "lead": field.lead, "added": added}
     if saved and name in QUALIFICATION_FIELDS:
@@ -125,13 +125,6 @@ def lead_field(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         context.update(qualified=True, **stage_context(field.lead), **gate_context(field.lead))
     response = render(request, "leads/detail.html#field_saved", context)
     return _changed(response) if saved else response
-
-
-def _back_to_lead(request: HttpRequest, lead: Lead, error: str = "") -> HttpResponse:
-    """Answer a plain form post (one sent before htmx took the form over): back to the lead page."""
-    if error:
-        messages.error(request, error)
-    return redirect(lead.get_absolute_url())
 
 
 @require_GET
@@ -217,7 +210,7 @@ def lead_owner(request: HttpRequest, pk: int) -> HttpResponse:
         lead = services.assign_owner(lead=lead, owner=owner, actor=request.user)
     except LeadError as error:
         if not request.htmx:
-            return _back_to_lead(request, lead, error.message)
+            return back_to_lead(request, lead, error.message)
         context.update(owner_editing=True, candidates=assignable_owners(request.user), owner_error=error.message)
         context["may_unassign"] = request.user.may_assign_to(None)
         return render(request, "leads/detail.html#owner", context)
@@ -225,7 +218,7 @@ def lead_owner(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{lead.display_name} now belongs to {lead.owner or 'the team queue'}.")
         return HttpResponseClientRedirect(reverse("leads:list"))
     if not request.htmx:
-        return _back_to_lead(request, lead)
+        return back_to_lead(request, lead)
     lead = Lead.objects.select_related("owner").get(pk=pk)
     response = render(request, "leads/detail.html#owner", {"lead": lead})
     return _changed(response) if lead.owner_id != before else response

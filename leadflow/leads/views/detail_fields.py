@@ -8,6 +8,9 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from leadflow.accounts.models import User
 from leadflow.leads import services
@@ -159,3 +162,10 @@ def _custom_change(lead: Lead, key: str, value: str, seen: str, *, is_new: bool)
         if key in current and plain(current[key]) == plain(value.strip()):
             updated[key] = current[key]
     return {"custom": updated}, {"custom": expected}
+
+
+def back_to_lead(request: HttpRequest, lead: Lead, error: str = "") -> HttpResponse:
+    """Answer a plain post of an in-place form (one sent before htmx took it over): back to the lead page."""
+    if error:
+        messages.error(request, error)
+    return redirect(lead.get_absolute_url())

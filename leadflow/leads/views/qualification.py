@@ -17,6 +17,7 @@ from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.lifecycle import BANT_FIELDS, BANT_LABELS, GATED_STAGES, REASON_STAGES, Stage
 from leadflow.leads.models import DisqualifyReason, Lead, QualificationGate
 from leadflow.leads.services import qualification as settings_services
+from leadflow.leads.views.detail_fields import back_to_lead
 
 LEAD_CHANGED = "lead-changed"
 
@@ -80,10 +81,7 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
     except LeadError as problem:
         extra = {"stage_error": problem.message}
     if not request.htmx:
-        error = extra.get("stage_error") or extra.get("reason_error")
-        if error:
-            messages.error(request, error)
-        return redirect(lead.get_absolute_url())
+        return back_to_lead(request, lead, extra.get("stage_error") or extra.get("reason_error") or "")
     response = render(request, "leads/detail.html#stage", stage_context(lead, **extra))
     return trigger_client_event(response, LEAD_CHANGED) if lead.stage != before else response
 

@@ -116,9 +116,13 @@ class LockingCursor(base.SQLiteCursorWrapper):
     writer: WriterLock
     _rows: Iterator | None = None
 
+    def _writes_alone(self, query: str) -> bool:
+        """True for a write statement outside a transaction, which must queue on the lock by itself."""
+        return not self.connection.in_transaction and query.lstrip()[:6].upper() in WRITES
+
     def execute(self, query, params=None):
         self._rows = None
-        if self.connection.in_transaction or query.lstrip()[:6].upper() not in WRITES:
+        if not self._writes_alone(query):
             return super().execute(query, params)
         with self.writer.held():
             super().execute(query, params)
@@ -128,7 +132,7 @@ class LockingCursor(base.SQLiteCursorWrapper):
 
     def executemany(self, query, param_list):
         self._rows = None
-        if self.connection.in_transaction or query.lstrip()[:6].upper() not in WRITES:
+        if not self._writes_alone(query):
             return super().executemany(query, param_list)
         with self.writer.held():
             return super().executemany(query, param_list)
