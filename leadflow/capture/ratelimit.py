@@ -51,30 +51,44 @@ def hit(limits: list[Limit], *, now: float | None = None) -> Hits:
     One INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement, atomic on SQLite
     (3.35+) and PostgreSQL alike.
     """
-    now = time.time() if now is None else now
-    quote = connection.ops.quote_name
-    table, key, start, hits, expires = (
-        quote(name) for name in (RateCounter._meta.db_table, "key", "window_start", "hits", "expires_at")
-    )
-    rows, params = [], []
-    for limit in limits:
-        window = limit.window(now)
-        rows.append("(%s, %s, 1, %s)")
-        expiry = datetime.fromtimestamp(window + limit.period, tz=UTC)
-        params += [limit.key, window, connection.ops.adapt_datetimefield_value(expiry)]
-    # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
-    sql = (
-        f"INSERT INTO {table} ({key}, {start}, {hits}, {expires}) VALUES {', '.join(rows)} "  # noqa: S608
-        f"ON CONFLICT ({key}, {start}) DO UPDATE SET {hits} = {table}.{hits} + 1 RETURNING {key}, {hits}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        counts = dict(cursor.fetchall())
-    wait = 0
-    for limit in limits:
-        if counts.get(limit.key, 0) > limit.limit:
-            wait = max(wait, int(limit.window(now) + limit.period - now) + 1)
-    return Hits(wait, counts)
+    return Counting(limits, time.time() if now is None else now).run()
+
+
+class Counting:
+    """One hit against `limits` at `now`, its statement written before the write begins.
+
+    A form post runs it inside its write transaction, which on SQLite holds the one
+    write lock of the database: only the statement itself should happen there.
+    """
+
+    def __init__(self, limits: list[Limit], now: float) -> None:
+        self.limits, self.now = limits, now
+        quote = connection.ops.quote_name
+        table, key, start, hits, expires = (
+            quote(name) for name in (RateCounter._meta.db_table, "key", "window_start", "hits", "expires_at")
+        )
+        rows, self.params = [], []
+        for limit in limits:
+            window = limit.window(now)
+            rows.append("(%s, %s, 1, %s)")
+            expiry = datetime.fromtimestamp(window + limit.period, tz=UTC)
+            self.params += [limit.key, window, connection.ops.adapt_datetimefield_value(expiry)]
+        # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
+        self.sql = (
+            f"INSERT INTO {table} ({key}, {start}, {hits}, {expires}) VALUES {', '.join(rows)} "  # noqa: S608
+            f"ON CONFLICT ({key}, {start}) DO UPDATE SET {hits} = {table}.{hits} + 1 RETURNING {key}, {hits}"
+        )
+
+    def run(self) -> Hits:
+        """Run the statement; return the counts and the seconds to wait (0 when within every limit)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            counts = dict(cursor.fetchall())
+        wait = 0
+        for limit in self.limits:
+            if counts.get(limit.key, 0) > limit.limit:
+                wait = max(wait, int(limit.window(self.now) + limit.period - self.now) + 1)
+        return Hits(wait, counts)
 
 
 def purge_expired(*, now: float | None = None) -> int:

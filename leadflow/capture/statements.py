@@ -38,9 +38,15 @@ def _submission_inserter() -> RowInserter:
     return RowInserter(Submission, fields=INSERTED)
 
 
-def insert_submission(submission: Submission) -> None:
-    """Insert a new submission with one compiled statement and set its id."""
-    _submission_inserter().insert([submission])
+class NewSubmission:
+    """A submission to insert, its column values converted up front; `insert()` runs the one statement."""
+
+    def __init__(self, submission: Submission) -> None:
+        self.submission = submission
+        self.values = _submission_inserter().values(submission)
+
+    def insert(self) -> None:
+        _submission_inserter().insert([self.submission], values=[self.values])
 
 
 def update_recorded(submissions: list[Submission]) -> None:

@@ -81,18 +81,22 @@ class RowInserter:
     def connection(self):
         return connections[self.using]
 
-    def insert(self, objs: Sequence[models.Model]) -> None:
-        """Insert `objs` (unsaved instances) and set their primary keys, in as few statements as fit."""
+    def insert(self, objs: Sequence[models.Model], *, values: Sequence[list[Any]] | None = None) -> None:
+        """Insert `objs` (unsaved instances) and set their primary keys, in as few statements as fit.
+
+        `values`, when given, holds each object's `values()` worked out earlier.
+        """
         if not objs:
             return
         start = 0
         with self.connection.cursor() as cursor:
             for size in statement_sizes(len(objs), self.rows_per_statement()):
                 chunk = objs[start : start + size]
+                rows = values[start : start + size] if values is not None else map(self.values, chunk)
                 start += size
                 params: list[Any] = []
-                for obj in chunk:
-                    params.extend(self.values(obj))
+                for row in rows:
+                    params.extend(row)
                 for obj, (pk,) in zip(chunk, self._execute(cursor, len(chunk), params), strict=True):
                     obj.pk = pk
                     obj._state.adding = False
@@ -100,7 +104,9 @@ class RowInserter:
 
     def _execute(self, cursor, rows: int, params: list[Any]) -> list[tuple]:
         """Run the statement for `rows` rows and return the keys it read back."""
-        if may_skip_cursor_wrapper(self.connection):
+        # Outside a transaction the insert commits by itself: it goes through the cursor, which queues it
+        # on the writer lock and waits for the disk.
+        if self.connection.in_atomic_block and may_skip_cursor_wrapper(self.connection):
             return fetch_on_driver(self.connection, self.statement(rows, placeholder="?"), params)
         cursor.execute(self.statement(rows), params)
         return cursor.fetchall()

@@ -10,15 +10,18 @@ import time
 import pytest
 from django.db import OperationalError
 
+from leadflow.lib.sqlite import base as sqlite_base
 from leadflow.lib.sqlite.base import DatabaseWrapper, WriterLock
 
 OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 5, "init_command": "PRAGMA journal_mode=WAL;"}
+DURABLE = "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;"
 
 
-def wrapper(path, timeout: float = 5) -> DatabaseWrapper:
+def wrapper(path, timeout: float = 5, init_command: str = OPTIONS["init_command"]) -> DatabaseWrapper:
+    options = {**OPTIONS, "timeout": timeout, "init_command": init_command}
     return DatabaseWrapper(
         {
-            "NAME": str(path), "ENGINE": "leadflow.lib.sqlite", "OPTIONS": {**OPTIONS, "timeout": timeout},
+            "NAME": str(path), "ENGINE": "leadflow.lib.sqlite", "OPTIONS": options,
             "TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True,
             "ATOMIC_REQUESTS": False, "USER": "", "PASSWORD": "", "HOST": "", "PORT": "", "TEST": {},
         },
@@ -184,3 +187,58 @@ def test_threads_writing_to_one_database_at_once_all_land(own_connections):
 
     assert _writes_in_threads(4, 25) == []
     assert Company.objects.filter(name__startswith="Thread ").count() == 100
+
+
+@pytest.fixture
+def syncs(monkeypatch, database):
+    """Record each sync of the WAL, and whether another writer could take the lock while it ran."""
+    done: list[tuple[str, bool]] = []
+    real_sync = sqlite_base.sync_file
+
+    def sync(path: str) -> None:
+        probe = WriterLock(f"{database}-writer", timeout=0)
+        try:
+            probe.take()
+        except OperationalError:
+            lock_free = False
+        else:
+            lock_free = True
+            probe.release()
+        done.append((path, lock_free))
+        real_sync(path)
+
+    monkeypatch.setattr(sqlite_base, "sync_file", sync)
+    return done
+
+
+def test_a_durable_commit_waits_for_the_disk_after_letting_the_next_writer_in(database, syncs):
+    connection = wrapper(database, init_command=DURABLE)
+    with _atomic(connection):
+        connection.cursor().execute("INSERT INTO posts (writer, n) VALUES (1, 1)")
+    assert syncs == [(f"{database}-wal", True)]
+    # The commit itself did not wait for the disk under the lock: that is the sync above.
+    assert connection.cursor().execute("PRAGMA synchronous").fetchone() == (1,)
+    cursor = connection.cursor()
+    cursor.execute("INSERT INTO posts (writer, n) VALUES (1, 2) RETURNING id")
+    assert cursor.fetchone()[0] == 2
+    assert len(syncs) == 2 and syncs[-1][1]
+    with _atomic(connection):
+        connection.cursor().execute("SELECT count(*) FROM posts").fetchone()
+    assert len(syncs) == 2, "a transaction that changed nothing has nothing to wait for"
+    connection.close()
+
+
+def test_an_unsynced_transaction_and_a_database_asking_for_less_skip_the_sync(database, syncs):
+    connection = wrapper(database, init_command=DURABLE)
+    connection.unsynced = True
+    with _atomic(connection):
+        connection.cursor().execute("INSERT INTO posts (writer, n) VALUES (1, 1)")
+    connection.unsynced = False
+    assert syncs == []
+    connection.close()
+    relaxed = wrapper(database, init_command="PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;")
+    with _atomic(relaxed):
+        relaxed.cursor().execute("INSERT INTO posts (writer, n) VALUES (1, 2)")
+    assert syncs == [] and relaxed.wal_path is None
+    relaxed.close()
+    assert sqlite3.connect(database).execute("SELECT n FROM posts").fetchall() == [(1,), (2,)]

@@ -102,14 +102,17 @@ def _take(form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> Su
         earlier = Submission.objects.filter(dedupe_key__in=prepared.dedupe_keys[1:]).first()
         if earlier is not None:
             return SubmitOutcome("duplicate", earlier, _redirect(form, site_host))
-    outcome = None
+    # Everything but the two statements is worked out before the write begins: on SQLite the
+    # transaction holds the database's one write lock, which every post and the recording job share.
+    counting = ratelimit.Counting(_limits(form, sender), now)
+    kept = None if prepared.errors else _kept(form, prepared, sender, now)
     try:
         # The counters ride in the submission's transaction: one commit, and the form's counter row
         # is locked only for the short insert beside it.
         with transaction.atomic():
-            wait = _count(form, _limits(form, sender), now)
-            if not wait and not prepared.errors:
-                outcome = _keep(form, prepared, sender, now)
+            wait = _count(counting)
+            if not wait and kept is not None:
+                kept.insert()
     except IntegrityError:
         # A retry of a post already taken (its key is unique): everything this one wrote is undone.
         earlier = Submission.objects.filter(dedupe_key__in=prepared.dedupe_keys).first()
@@ -120,14 +123,13 @@ def _take(form: Form, raw: dict[str, Any], sender: Sender, site_host: str) -> Su
         raise RateLimited(wait)
     if prepared.errors:
         raise FieldErrors(prepared.errors)
-    outcome.redirect_url = _redirect(form, site_host)
-    return outcome
+    return SubmitOutcome(kept.submission.status, kept.submission, _redirect(form, site_host))
 
 
-def _count(form: Form, limits: list[ratelimit.Limit], now: float) -> int:
+def _count(counting: ratelimit.Counting) -> int:
     """Count the post against the limits; return the seconds to wait, or 0 to go on."""
-    hits = ratelimit.hit(limits, now=now)
-    if hits.counts.get(limits[-1].key) == 1:
+    hits = counting.run()
+    if hits.counts.get(counting.limits[-1].key) == 1:
         # The form's first post of a new minute: time to sweep away counters of past windows.
         transaction.on_commit(enqueue_sweep)
     return hits.wait
@@ -225,12 +227,11 @@ def _wording_hint(raw: dict[str, Any]) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 12 else None
 
 
-def _keep(form: Form, prepared: _Prepared, sender: Sender, now: float) -> SubmitOutcome:
+def _kept(form: Form, prepared: _Prepared, sender: Sender, now: float) -> statements.NewSubmission:
     submission = _new_submission(form, prepared, sender, datetime.fromtimestamp(now, tz=UTC))
     if prepared.spam:
         submission.status = SubmissionStatus.QUARANTINED
-    statements.insert_submission(submission)
-    return SubmitOutcome(submission.status, submission)
+    return statements.NewSubmission(submission)
 
 
 def _new_submission(form: Form, prepared: _Prepared, sender: Sender, created_at: datetime) -> Submission:
