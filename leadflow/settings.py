@@ -116,6 +116,8 @@ def _database() -> dict:
                 "PRAGMA cache_size=-65536;"
                 "PRAGMA temp_store=MEMORY;"
                 "PRAGMA mmap_size=268435456;"
+                # The WAL file is cut back to 64 MB when it starts over, after an import let it grow.
+                "PRAGMA journal_size_limit=67108864;"
             ),
         },
         "TEST": {"NAME": env_str("LEADFLOW_SQLITE_TEST_PATH", "") or ":memory:"},

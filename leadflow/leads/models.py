@@ -105,14 +105,19 @@ class Lead(models.Model):
     title = models.CharField(max_length=200, blank=True)
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     company_name = models.CharField(max_length=200, blank=True)
+    # Owner and team are looked up through the (owner, ...) and (team, owner) indexes below: an index of
+    # their own would be one more to write with every lead and serve nothing those do not.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_leads",
+        db_index=False,
     )
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False
+    )
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.LEAD)
     stage_entered_at = models.JSONField(default=dict, blank=True)
 
@@ -159,7 +164,7 @@ class Lead(models.Model):
 
     status = models.CharField(max_length=8, choices=LeadStatus.choices, default=LeadStatus.ACTIVE)
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads", db_index=False
     )
     erased_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -181,6 +186,8 @@ class Lead(models.Model):
             models.Index(fields=["team", "owner"], name="lead_team_owner"),
             models.Index(fields=["source", "created_at"], name="lead_source_created"),
             models.Index(fields=["owner", "touch_due_at"], name="lead_owner_touch_due"),
+            # Only merged leads point somewhere: the others are not in this index at all.
+            models.Index(fields=["merged_into"], name="lead_merged_into", condition=Q(merged_into__isnull=False)),
             models.Index(Lower("first_name"), name="lead_first_name_lower"),
             models.Index(Lower("last_name"), name="lead_last_name_lower"),
             models.Index(Lower("company_name"), name="lead_company_name_lower"),
@@ -274,7 +281,8 @@ class TimelineEventQuerySet(models.QuerySet):
 class TimelineEvent(models.Model):
     """One thing that happened to a lead. Rows are written once and never edited."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    # Found through the (lead, time) index below.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=24, choices=EventKind.choices)
     occurred_at = models.DateTimeField(default=timezone.now)
     actor_type = models.CharField(max_length=8, choices=ActorType.choices, default=ActorType.SYSTEM)

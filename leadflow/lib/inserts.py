@@ -16,7 +16,10 @@ Django makes an instance it unpickles (no keyword matching, no `__init__`).
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import sqlite3
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
@@ -45,6 +48,8 @@ PLAIN_EXCEPTIONS = (models.GenericIPAddressField,)
 MAX_ROWS_PER_STATEMENT = 1000
 # Row counts below a full statement go in whole hundreds, then powers of two (see statement_sizes).
 ROUND_ROWS = 100
+# How long a thread waits for the GIL before asking for it while inserts overlap Python work (default 5 ms).
+OVERLAP_SWITCH_S = 0.0005
 
 
 class RowInserter:
@@ -88,25 +93,74 @@ class RowInserter:
         """
         if not objs:
             return
+        sizes = statement_sizes(len(objs), self.rows_per_statement())
+        if len(sizes) > 1 and self._on_driver():
+            self._insert_overlapped(objs, sizes, values)
+            return
         start = 0
         with self.connection.cursor() as cursor:
-            for size in statement_sizes(len(objs), self.rows_per_statement()):
+            for size in sizes:
                 chunk = objs[start : start + size]
-                rows = values[start : start + size] if values is not None else map(self.values, chunk)
+                params = self._params(chunk, values[start : start + size] if values is not None else None)
                 start += size
-                params: list[Any] = []
-                for row in rows:
-                    params.extend(row)
-                for obj, (pk,) in zip(chunk, self._execute(cursor, len(chunk), params), strict=True):
-                    obj.pk = pk
-                    obj._state.adding = False
-                    obj._state.db = self.using
+                self._set_keys(chunk, self._execute(cursor, len(chunk), params))
+
+    def _on_driver(self) -> bool:
+        # Outside a transaction the insert commits by itself: it goes through the cursor, which queues it
+        # on the writer lock and waits for the disk.
+        return self.connection.in_atomic_block and may_skip_cursor_wrapper(self.connection)
+
+    def _params(self, chunk: Sequence[models.Model], rows: Sequence[list[Any]] | None) -> list[Any]:
+        params: list[Any] = []
+        for row in rows if rows is not None else map(self.values, chunk):
+            params.extend(row)
+        return params
+
+    def _set_keys(self, chunk: Sequence[models.Model], keys: list[tuple]) -> None:
+        for obj, (pk,) in zip(chunk, keys, strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = self.using
+
+    def _insert_overlapped(
+        self, objs: Sequence[models.Model], sizes: list[int], values: Sequence[list[Any]] | None
+    ) -> None:
+        """Insert statement by statement, working out each statement's values while SQLite runs the last one.
+
+        The driver lets go of the GIL while SQLite executes a statement, so converting the
+        next rows in Python and inserting the previous ones in C run on two cores. One
+        statement runs at a time, always on the statement thread, in order.
+        """
+        connection = self.connection
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        raw, pool = connection.connection, statement_thread()
+        running, start = None, 0
+        # Each statement needs the GIL briefly to bind its values and to return; by default a thread waits
+        # up to 5 ms for a busy GIL, longer than the work it would overlap.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(OVERLAP_SWITCH_S)
+        try:
+            for size in sizes:
+                chunk = objs[start : start + size]
+                params = self._params(chunk, values[start : start + size] if values is not None else None)
+                start += size
+                if running is not None:
+                    self._set_keys(*_result(connection, running))
+                    running = None
+                future = pool.submit(_fetch_all, raw, self.statement(size, placeholder="?"), params)
+                running = (chunk, future)
+            self._set_keys(*_result(connection, running))
+            running = None
+        finally:
+            sys.setswitchinterval(switch)
+            if running is not None:
+                # Stopped by an error here: the statement underway ends before anything else uses the connection.
+                concurrent.futures.wait([running[1]])
 
     def _execute(self, cursor, rows: int, params: list[Any]) -> list[tuple]:
         """Run the statement for `rows` rows and return the keys it read back."""
-        # Outside a transaction the insert commits by itself: it goes through the cursor, which queues it
-        # on the writer lock and waits for the disk.
-        if self.connection.in_atomic_block and may_skip_cursor_wrapper(self.connection):
+        if self._on_driver():
             return fetch_on_driver(self.connection, self.statement(rows, placeholder="?"), params)
         cursor.execute(self.statement(rows), params)
         return cursor.fetchall()
@@ -199,6 +253,29 @@ class InstanceBuilder:
         return instance
 
 
+_statement_threads: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+
+
+def statement_thread() -> concurrent.futures.ThreadPoolExecutor:
+    """Return this process's one thread for running SQLite statements beside Python work (a fork makes its own)."""
+    pid = os.getpid()
+    pool = _statement_threads.get(pid)
+    if pool is None:
+        _statement_threads.clear()
+        pool = _statement_threads[pid] = concurrent.futures.ThreadPoolExecutor(1, "leadflow-statements")
+    return pool
+
+
+def _fetch_all(raw, sql: str, params: list[Any]) -> list[tuple]:
+    return raw.execute(sql, params).fetchall()
+
+
+def _result(connection, running: tuple) -> tuple:
+    chunk, future = running
+    with connection.wrap_database_errors:
+        return chunk, future.result()
+
+
 def _default_per_instance(field: models.Field) -> bool:
     """True when each instance needs its own default: a callable's, or the database's."""
     return (field.has_default() and callable(field.default)) or field.has_db_default()
@@ -260,12 +337,15 @@ def _converter(field: models.Field, connection) -> Callable[[Any], Any]:
         return convert_datetime
     if isinstance(field, models.JSONField):
         adapt_json, encoder = connection.ops.adapt_json_value, field.encoder
+        # Most rows leave their custom fields and the like empty: those are converted once.
+        empty = {dict: adapt_json({}, encoder), list: adapt_json([], encoder)}
 
         def convert_json(value: Any) -> Any:
             if value is None:
                 return None
-            if type(value) in (dict, list):
-                return adapt_json(value, encoder)
+            kind = type(value)
+            if kind is dict or kind is list:
+                return adapt_json(value, encoder) if value else empty[kind]
             return field.get_db_prep_save(value, connection)
 
         return convert_json

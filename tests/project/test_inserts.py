@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import pytest
 from django.db import connection
@@ -10,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leadflow.leads.models import EventKind, Lead, TimelineEvent
+from leadflow.lib import inserts as inserts_module
 from leadflow.lib.inserts import RowInserter
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +144,45 @@ def test_receivers_of_the_init_signals_see_every_built_instance():
     assert (lead.first_name, lead.custom, lead.pk) == ("Ana", {}, None)
     InstanceBuilder(Lead).build({"first_name": "Ben"})
     assert seen == ["Ana"]
+
+
+@pytest.fixture
+def statement_thread_used(monkeypatch):
+    used: list[bool] = []
+    real = inserts_module.statement_thread
+
+    def spy():
+        used.append(True)
+        return real()
+
+    monkeypatch.setattr(inserts_module, "statement_thread", spy)
+    return used
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="statements overlap Python work on SQLite")
+def test_a_big_insert_runs_its_statements_beside_the_python_work_in_order(statement_thread_used):
+    now = timezone.now()
+    switch = sys.getswitchinterval()
+    leads = [_lead(n, now) for n in range(1300)]
+    RowInserter(Lead).insert(leads)
+    assert statement_thread_used, "1,300 leads take three statements, run on the statement thread"
+    keys = [lead.pk for lead in leads]
+    assert keys == sorted(keys) and len(set(keys)) == 1300
+    stored = dict(Lead.objects.filter(pk__in=keys).values_list("pk", "first_name"))
+    assert [stored[key] for key in keys] == [f"Ana{n}" for n in range(1300)]
+    assert sys.getswitchinterval() == switch
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="statements overlap Python work on SQLite")
+def test_a_broken_rule_in_a_later_statement_of_a_big_insert_undoes_the_whole_insert(statement_thread_used):
+    from django.db import IntegrityError, transaction
+
+    now = timezone.now()
+    RowInserter(Lead).insert([_lead(1000, now)])
+    leads = [_lead(n, now) for n in range(1300)]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RowInserter(Lead).insert(leads)
+    assert statement_thread_used
+    assert Lead.objects.filter(first_name__startswith="Ana").count() == 1
+    RowInserter(Lead).insert(leads[:999])
+    assert Lead.objects.filter(first_name__startswith="Ana").count() == 1000
