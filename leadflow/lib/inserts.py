@@ -236,7 +236,7 @@ class InstanceBuilder:
     def build(self, values: Mapping[str, Any]) -> models.Model:
         """Return an unsaved instance with `values` (by attribute name: `owner_id`, not `owner`)."""
         model = self.model
-        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        if _listened(pre_init, model) or _listened(post_init, model):
             return model(
                 *[
                     values[name] if name in values else default() if per_instance else default
@@ -274,6 +274,11 @@ def _result(connection, running: tuple) -> tuple:
     chunk, future = running
     with connection.wrap_database_errors:
         return chunk, future.result()
+
+
+def _listened(signal, model: type[models.Model]) -> bool:
+    # An empty list of receivers answers at once; has_listeners() looks the model up in a weak cache.
+    return bool(signal.receivers) and signal.has_listeners(model)
 
 
 def _default_per_instance(field: models.Field) -> bool:

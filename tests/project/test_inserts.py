@@ -186,3 +186,16 @@ def test_a_broken_rule_in_a_later_statement_of_a_big_insert_undoes_the_whole_ins
     assert Lead.objects.filter(first_name__startswith="Ana").count() == 1
     RowInserter(Lead).insert(leads[:999])
     assert Lead.objects.filter(first_name__startswith="Ana").count() == 1000
+
+
+def test_json_values_read_back_as_the_json_module_would_write_them():
+    now = timezone.now()
+    lead = _lead(7, now)
+    lead.custom = {"plan": "pro", 3: [1.5, None, True], "nested": {"ünï": "cödé"}, "big": 2**70}
+    RowInserter(Lead).insert([lead])
+    assert Lead.objects.get(pk=lead.pk).custom == {"plan": "pro", "3": [1.5, None, True], "nested": {"ünï": "cödé"},
+                                                   "big": 2**70}  # fmt: skip
+    refused = _lead(8, now)
+    refused.custom = {"when": now}
+    with pytest.raises(TypeError):
+        RowInserter(Lead).insert([refused])
