@@ -45,20 +45,13 @@ class Hits:
     counts: dict[str, int]
 
 
-def hit(limits: list[Limit], *, now: float | None = None) -> Hits:
-    """Count one hit against every limit.
+class Counting:
+    """One hit against every one of `limits` at `now`, its statement written before the write begins.
 
     One INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement, atomic on SQLite
-    (3.35+) and PostgreSQL alike.
-    """
-    return Counting(limits, time.time() if now is None else now).run()
-
-
-class Counting:
-    """One hit against `limits` at `now`, its statement written before the write begins.
-
-    A form post runs it inside its write transaction, which on SQLite holds the one
-    write lock of the database: only the statement itself should happen there.
+    (3.35+) and PostgreSQL alike. A form post runs it inside its write transaction,
+    which on SQLite holds the one write lock of the database: only the statement
+    itself should happen there.
     """
 
     def __init__(self, limits: list[Limit], now: float) -> None:

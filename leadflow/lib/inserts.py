@@ -20,7 +20,7 @@ import concurrent.futures
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -97,12 +97,8 @@ class RowInserter:
         if len(sizes) > 1 and self._on_driver():
             self._insert_overlapped(objs, sizes, values)
             return
-        start = 0
         with self.connection.cursor() as cursor:
-            for size in sizes:
-                chunk = objs[start : start + size]
-                params = self._params(chunk, values[start : start + size] if values is not None else None)
-                start += size
+            for chunk, params in self._chunks(objs, sizes, values):
                 self._set_keys(chunk, self._execute(cursor, len(chunk), params))
 
     def _on_driver(self) -> bool:
@@ -110,11 +106,19 @@ class RowInserter:
         # on the writer lock and waits for the disk.
         return self.connection.in_atomic_block and may_skip_cursor_wrapper(self.connection)
 
-    def _params(self, chunk: Sequence[models.Model], rows: Sequence[list[Any]] | None) -> list[Any]:
-        params: list[Any] = []
-        for row in rows if rows is not None else map(self.values, chunk):
-            params.extend(row)
-        return params
+    def _chunks(
+        self, objs: Sequence[models.Model], sizes: list[int], values: Sequence[list[Any]] | None
+    ) -> Iterator[tuple[Sequence[models.Model], list[Any]]]:
+        """Yield each statement's objects and parameters, `sizes` rows at a time."""
+        start = 0
+        for size in sizes:
+            chunk = objs[start : start + size]
+            rows = values[start : start + size] if values is not None else map(self.values, chunk)
+            start += size
+            params: list[Any] = []
+            for row in rows:
+                params.extend(row)
+            yield chunk, params
 
     def _set_keys(self, chunk: Sequence[models.Model], keys: list[tuple]) -> None:
         for obj, (pk,) in zip(chunk, keys, strict=True):
@@ -135,27 +139,21 @@ class RowInserter:
         connection.ensure_connection()
         connection.validate_no_broken_transaction()
         raw, pool = connection.connection, statement_thread()
-        running, start = None, 0
+        running = None
         # Each statement needs the GIL briefly to bind its values and to return; by default a thread waits
         # up to 5 ms for a busy GIL, longer than the work it would overlap.
         switch = sys.getswitchinterval()
         sys.setswitchinterval(OVERLAP_SWITCH_S)
         try:
-            for size in sizes:
-                chunk = objs[start : start + size]
-                params = self._params(chunk, values[start : start + size] if values is not None else None)
-                start += size
+            for chunk, params in self._chunks(objs, sizes, values):
                 if running is not None:
                     self._set_keys(*_result(connection, running))
-                    running = None
-                future = pool.submit(_fetch_all, raw, self.statement(size, placeholder="?"), params)
-                running = (chunk, future)
+                running = (chunk, pool.submit(_fetch_all, raw, self.statement(len(chunk), placeholder="?"), params))
             self._set_keys(*_result(connection, running))
-            running = None
         finally:
             sys.setswitchinterval(switch)
             if running is not None:
-                # Stopped by an error here: the statement underway ends before anything else uses the connection.
+                # After an error here, the statement underway ends before anything else uses the connection.
                 concurrent.futures.wait([running[1]])
 
     def _execute(self, cursor, rows: int, params: list[Any]) -> list[tuple]:

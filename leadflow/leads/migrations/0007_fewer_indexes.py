@@ -34,8 +34,6 @@ def drop(apps, schema_editor):
     for model_name, column in DROPPED:
         model = apps.get_model("leads", model_name)
         for name in _single_column_indexes(schema_editor, model._meta.db_table, column):
-            if name == "lead_merged_into":
-                continue
             schema_editor.execute(schema_editor._delete_index_sql(model, name))
 
 

@@ -23,10 +23,12 @@ synced at checkpoints) and, once the lock is let go, syncs the WAL file itself
 before the commit returns. The WAL is appended in order, so the sync also covers
 every commit before it; frames a checkpoint has already copied were synced to the
 database file by that checkpoint. Other writers append and commit meanwhile, and
-concurrent syncs of one file share the disk's flush. The wait for the lock file is bounded by the same
-timeout as SQLite's (`timeout`). An in-memory database (the tests') lives in one
-process, whose threads share it: there SQLite refuses a second writer at once
-instead of waiting, so its writers queue on a lock in memory instead of a file.
+concurrent syncs of one file share the disk's flush.
+
+The wait for the lock file is bounded by the same timeout as SQLite's (`timeout`).
+An in-memory database (the tests') lives in one process, whose threads share it:
+there SQLite refuses a second writer at once instead of waiting, so its writers
+queue on a lock in memory instead of a file.
 """
 
 from __future__ import annotations
