@@ -45,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     pages.add_argument("--explain", action="store_true", help="show the slowest statement's plan for every kind")
     load = p.add_argument_group("api-create")
     load.add_argument("--duration", type=int, default=20, help="seconds of wrk per endpoint")
-    load.add_argument("--connections", type=int, default=4)
+    load.add_argument("--connections", type=int, default=None, help="wrk connections (default: the scenario's)")
     load.add_argument("--threads", type=int, default=2)
     load.add_argument("--workers", type=int, default=0, help="granian workers (default: one per core)")
     load.add_argument("--profile", action="store_true", help="record the API run with py-spy, if installed")

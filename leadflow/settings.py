@@ -92,12 +92,20 @@ TEMPLATES = [
 ]
 
 
+# psycopg's own default; fetch_prepared asks for its statements to be prepared on their first run anyway.
+PREPARE_AFTER_RUNS = 5
+
+
 def _database() -> dict:
     """Return the database from DATABASE_URL, or SQLite under var/ when unset."""
     url = env_str("DATABASE_URL")
     if url:
         config = dj_database_url.parse(url, conn_max_age=env_int("LEADFLOW_DB_CONN_MAX_AGE", 60))
         config["CONN_HEALTH_CHECKS"] = True
+        if env_bool("LEADFLOW_DB_PREPARED_STATEMENTS", True):
+            # Only statements run through lib.db.fetch_prepared are prepared: Django's own cursors put
+            # the values in the text (client-side binding), which is never prepared.
+            config["OPTIONS"] = {"prepare_threshold": PREPARE_AFTER_RUNS}
         return config
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {

@@ -23,6 +23,8 @@ TARGET_P99_MS = 100.0
 BATCH = 10
 ORIGIN = "https://www.shop.example"
 PATH = "/t/collect"
+# wrk connections unless --connections says otherwise.
+CONNECTIONS = 4
 WARMUP_S = 5
 VISITORS = 50_000
 PREPARED = 4_000
@@ -100,8 +102,8 @@ def wrk(base: str, site: str, batch: int, offset: int, duration: int, args) -> d
     script = bench_dir() / "collector.lua"
     script.write_text(LUA)
     command = [
-        "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s", "--timeout", "10s",
-        "-s", str(script), f"{base}{PATH}", "--", site, str(batch), str(offset), ORIGIN,
+        "wrk", "-t", str(args.threads), "-c", str(args.connections or CONNECTIONS), "-d", f"{duration}s",
+        "--timeout", "10s", "-s", str(script), f"{base}{PATH}", "--", site, str(batch), str(offset), ORIGIN,
     ]  # fmt: skip
     figures = run_wrk(command)
     per_s = figures.pop("per_s")
@@ -238,7 +240,7 @@ def run(ctx) -> Result:
         {
             "server": "leadflow run --no-worker (granian WSGI, --blocking-threads 1, --backpressure 64)",
             "web_workers": workers,
-            "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s, {WARMUP_S} s warm-up",
+            "wrk": f"-t{args.threads} -c{args.connections or CONNECTIONS} -d{args.duration}s, {WARMUP_S} s warm-up",
             "paced": f"{TARGET_RATE / BATCH:g} beacons/s of {BATCH} views, open loop over {PACED_CONNECTIONS} "
             "keep-alive connections",
             "body": f"text/plain JSON like the snippet's beacons: {BATCH} (or 1) page views from "

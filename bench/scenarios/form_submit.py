@@ -32,6 +32,8 @@ TARGET_P99_MS = 100.0
 TARGET_LAG_P99_MS = 1000.0
 DRAIN_TIMEOUT_S = 180.0
 ORIGIN = "https://www.shop.example"
+# wrk connections unless --connections says otherwise.
+CONNECTIONS = 4
 WARMUP_S = 3
 PACED_CONNECTIONS = 32
 # Tokens per wrk thread and run: more than a thread can send, so no post is a retry of another.
@@ -203,8 +205,9 @@ def wrk(base: str, path: str, tokens: Path, slot: int, duration: int, args) -> d
     """Run wrk for `duration` seconds using the `slot`-th share of the tokens and people; return its figures."""
     start = slot * TOKENS_PER_THREAD * args.threads
     command = [
-        "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s", "--timeout", "10s",
-        "-s", str(lua_script()), f"{base}{path}", "--", path, str(tokens), str(start), ORIGIN, str(start),
+        "wrk", "-t", str(args.threads), "-c", str(args.connections or CONNECTIONS), "-d", f"{duration}s",
+        "--timeout", "10s", "-s", str(lua_script()), f"{base}{path}", "--",
+        path, str(tokens), str(start), ORIGIN, str(start),
     ]  # fmt: skip
     return run_wrk(command)
 
@@ -439,7 +442,7 @@ def run(ctx) -> Result:
             "server": "leadflow run --no-worker (granian WSGI, --blocking-threads 1, --backpressure 64) and the "
             "worker's fast lane (leadflow scheduler --lane fast), which makes the leads of received posts",
             "web_workers": workers,
-            "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s, {WARMUP_S} s warm-up",
+            "wrk": f"-t{args.threads} -c{args.connections or CONNECTIONS} -d{args.duration}s, {WARMUP_S} s warm-up",
             "paced": f"{PACED_RATE:g}/s open loop over {PACED_CONNECTIONS} keep-alive connections, "
             "latency timed from each post's scheduled time",
             "body": "JSON like the embed script's: a new person each post (email, phone, company, custom field), "

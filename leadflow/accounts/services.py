@@ -148,8 +148,10 @@ def _token_columns() -> tuple[list[str], list[str]]:
 def _token_lookup() -> CompiledSelect:
     token_fields, user_fields = _token_columns()
     columns = [*token_fields, *(f"user__{name}" for name in user_fields)]
+    # A look-up by a unique key: its plan holds however many tokens there are, so it is prepared.
     return CompiledSelect(
-        lambda key_hash: ApiToken.objects.active().filter(key_hash=key_hash).order_by().values_list(*columns)[:1]
+        lambda key_hash: ApiToken.objects.active().filter(key_hash=key_hash).order_by().values_list(*columns)[:1],
+        prepared=True,
     )
 
 

@@ -23,7 +23,7 @@ from django.db import connections
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import QuerySet
 
-from leadflow.lib.db import fetch_on_driver, may_skip_cursor_wrapper
+from leadflow.lib.db import fetch_on_driver, fetch_prepared, may_skip_cursor_wrapper
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,10 @@ class CompiledSelect:
     is put in the statement's parameters unchanged.
     """
 
-    def __init__(self, build: Callable[..., QuerySet], *, using: str = "default") -> None:
+    def __init__(self, build: Callable[..., QuerySet], *, using: str = "default", prepared: bool = False) -> None:
         self.build = build
         self.using = using
+        self.prepared = prepared
         self._statement: _Statement | None = None
 
     def rows(self, **values: Any) -> list[tuple]:
@@ -58,16 +59,19 @@ class CompiledSelect:
         statement = self._statement or self._compile(sorted(values))
         params = [values[slot] if isinstance(slot, str) else slot[0] for slot in statement.slots]
         connection = connections[self.using]
-        rows = self._fetch(connection, statement, params)
+        rows = self._fetch(connection, statement, params, prepared=self.prepared)
         if not statement.converters:
             return [tuple(row) for row in rows]
         return [self._convert(row, statement.converters, connection) for row in rows]
 
     @staticmethod
-    def _fetch(connection, statement: _Statement, params: list[Any]) -> list:
-        """Run the statement; on SQLite, with its text rewritten for the driver once (see lib.db)."""
+    def _fetch(connection, statement: _Statement, params: list[Any], *, prepared: bool = False) -> list:
+        """Run the statement; on SQLite, with its text rewritten for the driver once (see lib.db);
+        `prepared`, as a prepared statement on PostgreSQL (see lib.db.fetch_prepared)."""
         if statement.driver_sql is not None and may_skip_cursor_wrapper(connection):
             return fetch_on_driver(connection, statement.driver_sql, params)
+        if prepared:
+            return fetch_prepared(connection, statement.sql, params)
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, params)
             return cursor.fetchall()

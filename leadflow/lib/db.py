@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
+
+_PLACEHOLDER = re.compile(r"%%|%s")
 
 
 @contextmanager
@@ -66,3 +71,56 @@ def fetch_on_driver(connection, sql: str, params: list[Any]) -> list[tuple]:
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
         return connection.connection.execute(sql, params).fetchall()
+
+
+def fetch_prepared(connection, sql: str, params: list[Any]) -> list[tuple]:
+    """Run a hot statement (Django's text, `%s` placeholders) and return its rows.
+
+    On PostgreSQL the statement is prepared on the connection the first time it runs,
+    so the server parses and plans it once rather than on every call, and its values
+    travel apart from the text. A prepared statement keeps its first plan however its
+    tables grow: use this only for a statement whose plan cannot turn bad, such as an
+    INSERT of values or a look-up by primary or unique key. Queries recorded or
+    wrapped (debug logging, test assertions, the bench's timers) go the usual way, so
+    they still see every statement.
+    """
+    with connection.cursor() as cursor:
+        if not _may_prepare(connection):
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors:
+            prepared = _prepared_cursor(connection)
+            prepared.execute(_numbered(sql), params, prepare=True)
+            return prepared.fetchall()
+
+
+def _may_prepare(connection) -> bool:
+    """True on a PostgreSQL connection allowed to prepare statements (LEADFLOW_DB_PREPARED_STATEMENTS)."""
+    return (
+        connection.vendor == "postgresql"
+        and connection.connection.prepare_threshold is not None
+        and not connection.queries_logged
+        and not connection.execute_wrappers
+    )
+
+
+def _prepared_cursor(connection):
+    """A cursor sending values apart from the text, with `$1` placeholders, set up as Django sets its own."""
+    import psycopg
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    cursor = psycopg.RawCursor(connection.connection)
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != loader.timezone:
+        register_tzloader(connection.timezone, cursor)
+    return cursor
+
+
+@cache
+def _numbered(sql: str) -> str:
+    """Django's statement text with PostgreSQL's own placeholders: `%s` as `$1`, `$2`..., `%%` as `%`."""
+    numbers = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda match: "%" if match.group() == "%%" else f"${next(numbers)}", sql)
