@@ -140,9 +140,12 @@ class CompiledLookUps:
     return more than one row, and each part should be limited.
     """
 
-    def __init__(self, parts: dict[str, Callable[..., QuerySet]], *, using: str = "default") -> None:
+    def __init__(
+        self, parts: dict[str, Callable[..., QuerySet]], *, using: str = "default", prepared: bool = False
+    ) -> None:
         self.parts = parts
         self.using = using
+        self.prepared = prepared
         self._compiled: tuple[_Statement, tuple[tuple[str, int, int], ...]] | None = None
 
     def rows(self, **values: Any) -> dict[str, list[tuple]]:
@@ -150,7 +153,7 @@ class CompiledLookUps:
         statement, spans = self._compiled or self._compile()
         params = [values[slot] if isinstance(slot, str) else slot[0] for slot in statement.slots]
         connection = connections[self.using]
-        rows = CompiledSelect._fetch(connection, statement, params)
+        rows = CompiledSelect._fetch(connection, statement, params, prepared=self.prepared)
         found: dict[str, list[tuple]] = {name: [] for name, _, _ in spans}
         for row in rows:
             if statement.converters:

@@ -78,11 +78,14 @@ def fetch_prepared(connection, sql: str, params: list[Any]) -> list[tuple]:
 
     On PostgreSQL the statement is prepared on the connection the first time it runs,
     so the server parses and plans it once rather than on every call, and its values
-    travel apart from the text. A prepared statement keeps its first plan however its
-    tables grow: use this only for a statement whose plan cannot turn bad, such as an
-    INSERT of values or a look-up by primary or unique key. Queries recorded or
-    wrapped (debug logging, test assertions, the bench's timers) go the usual way, so
-    they still see every statement.
+    travel apart from the text. After five runs the server may keep one plan for every
+    value, made with the statistics of that moment; the plan is made again when the
+    statistics change (autovacuum's ANALYZE) or the connection is replaced
+    (LEADFLOW_DB_CONN_MAX_AGE). Use this only for an INSERT of values or for look-ups by
+    equality on indexed columns, whose plan is an index look-up at any size; a plan
+    made while a table is nearly empty may scan it until autovacuum next analyses it.
+    Queries recorded or wrapped (debug logging, test assertions, the bench's timers)
+    go the usual way, so they still see every statement.
     """
     with connection.cursor() as cursor:
         if not _may_prepare(connection):

@@ -52,7 +52,7 @@ def test_a_hot_statement_is_prepared_once_and_answers_for_each_new_value():
 
 
 @on_postgres
-def test_an_api_create_and_its_token_look_up_run_prepared():
+def test_an_api_create_its_look_ups_and_its_token_look_up_run_prepared():
     user = create_user(username="api", role=Role.ADMIN)
     _, raw = create_token(user=user, scopes=["read", "write"])
     assert authenticate_token(raw).user == user
@@ -62,6 +62,8 @@ def test_an_api_create_and_its_token_look_up_run_prepared():
     texts = _prepared_statements()
     assert any(text.startswith('SELECT "accounts_apitoken"') and "$1" in text for text in texts)
     assert any(text.startswith('WITH new_lead AS (INSERT INTO "leads_lead"') for text in texts)
+    # The look-ups before the insert: erased person, company, the person's lead by email or phone.
+    assert any(text.startswith('SELECT "part0".*') and '"leads_erasedidentity"' in text for text in texts)
 
 
 @on_postgres

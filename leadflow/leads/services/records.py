@@ -133,7 +133,7 @@ def _erased_query(first: str, second: str):
 
 @cache
 def _compiled_look_ups(parts: tuple[tuple[str, Callable], ...]) -> CompiledLookUps:
-    return CompiledLookUps(dict(parts))
+    return CompiledLookUps(dict(parts), prepared=True)
 
 
 def _look_up(cleaned: dict, *, check_erased: bool, with_match: bool) -> tuple[CompanyLookUp, int | None]:
