@@ -105,7 +105,7 @@ def _database() -> dict:
         if env_bool("LEADFLOW_DB_PREPARED_STATEMENTS", True):
             # Only statements run through lib.db.fetch_prepared are prepared: Django's own cursors put
             # the values in the text (client-side binding), which is never prepared.
-            config["OPTIONS"] = {"prepare_threshold": PREPARE_AFTER_RUNS}
+            config.setdefault("OPTIONS", {})["prepare_threshold"] = PREPARE_AFTER_RUNS
         return config
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
