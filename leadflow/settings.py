@@ -92,7 +92,7 @@ TEMPLATES = [
 ]
 
 
-# psycopg's own default; fetch_prepared asks for its statements to be prepared on their first run anyway.
+# psycopg's own default; fetch_rows asks for its statements to be prepared on their first run anyway.
 PREPARE_AFTER_RUNS = 5
 
 
@@ -103,7 +103,7 @@ def _database() -> dict:
         config = dj_database_url.parse(url, conn_max_age=env_int("LEADFLOW_DB_CONN_MAX_AGE", 60))
         config["CONN_HEALTH_CHECKS"] = True
         if env_bool("LEADFLOW_DB_PREPARED_STATEMENTS", True):
-            # Only statements run through lib.db.fetch_prepared are prepared: Django's own cursors put
+            # Only statements run through lib.db.fetch_rows are prepared: Django's own cursors put
             # the values in the text (client-side binding), which is never prepared.
             config.setdefault("OPTIONS", {})["prepare_threshold"] = PREPARE_AFTER_RUNS
         return config

@@ -23,7 +23,7 @@ from django.db import connections
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import QuerySet
 
-from leadflow.lib.db import fetch_on_driver, fetch_prepared, may_skip_cursor_wrapper
+from leadflow.lib.db import fetch_on_driver, fetch_rows, may_skip_cursor_wrapper
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,10 @@ class CompiledSelect:
     @staticmethod
     def _fetch(connection, statement: _Statement, params: list[Any], *, prepared: bool = False) -> list:
         """Run the statement; on SQLite, with its text rewritten for the driver once (see lib.db);
-        `prepared`, as a prepared statement on PostgreSQL (see lib.db.fetch_prepared)."""
+        `prepared`, as a prepared statement on PostgreSQL (see lib.db.fetch_rows)."""
         if statement.driver_sql is not None and may_skip_cursor_wrapper(connection):
             return fetch_on_driver(connection, statement.driver_sql, params)
-        if prepared:
-            return fetch_prepared(connection, statement.sql, params)
-        with connection.cursor() as cursor:
-            cursor.execute(statement.sql, params)
-            return cursor.fetchall()
+        return fetch_rows(connection, statement.sql, params, prepare=prepared)
 
     @staticmethod
     def _convert(row, converters, connection) -> tuple:

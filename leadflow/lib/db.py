@@ -73,27 +73,26 @@ def fetch_on_driver(connection, sql: str, params: list[Any]) -> list[tuple]:
         return connection.connection.execute(sql, params).fetchall()
 
 
-def fetch_prepared(connection, sql: str, params: list[Any]) -> list[tuple]:
-    """Run a hot statement (Django's text, `%s` placeholders) and return its rows.
+def fetch_rows(connection, sql: str, params: list[Any], *, prepare: bool = False) -> list[tuple]:
+    """Run a statement (Django's text, `%s` placeholders) through the connection's cursor and return its rows.
 
-    On PostgreSQL the statement is prepared on the connection the first time it runs,
-    so the server parses and plans it once rather than on every call, and its values
-    travel apart from the text. After five runs the server may keep one plan for every
-    value, made with the statistics of that moment; the plan is made again when the
-    statistics change (autovacuum's ANALYZE) or the connection is replaced
-    (LEADFLOW_DB_CONN_MAX_AGE). Use this only for an INSERT of values or for look-ups by
-    equality on indexed columns, whose plan is an index look-up at any size; a plan
-    made while a table is nearly empty may scan it until autovacuum next analyses it.
-    Queries recorded or wrapped (debug logging, test assertions, the bench's timers)
-    go the usual way, so they still see every statement.
+    With `prepare`, on PostgreSQL, the statement is prepared on the connection the
+    first time it runs, so the server parses and plans it once rather than on every
+    call, and its values travel apart from the text. After five runs the server may
+    keep one plan for every value, made with the statistics of that moment; the plan
+    is made again when the statistics change (autovacuum's ANALYZE) or the connection
+    is replaced (LEADFLOW_DB_CONN_MAX_AGE). Prepare only an INSERT of values or
+    look-ups by equality on indexed columns, whose plan is an index look-up at any
+    size; a plan made while a table is nearly empty may scan it until autovacuum next
+    analyses it. Queries recorded or wrapped (debug logging, test assertions, the
+    bench's timers) go the usual way, so they still see every statement.
     """
     with connection.cursor() as cursor:
-        if not _may_prepare(connection):
+        if not (prepare and _may_prepare(connection)):
             cursor.execute(sql, params)
             return cursor.fetchall()
         connection.validate_no_broken_transaction()
-        with connection.wrap_database_errors:
-            prepared = _prepared_cursor(connection)
+        with connection.wrap_database_errors, _prepared_cursor(connection) as prepared:
             prepared.execute(_numbered(sql), params, prepare=True)
             return prepared.fetchall()
 

@@ -1,4 +1,4 @@
-"""fetch_prepared: hot statements prepared once per PostgreSQL connection, read back as the plain path reads them."""
+"""fetch_rows(prepare=True): hot statements prepared once per PostgreSQL connection, read back as usual."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from leadflow.accounts.services import authenticate_token, create_token, create_
 from leadflow.leads.models import Lead
 from leadflow.leads.services.records import record_lead
 from leadflow.lib.compiled import CompiledSelect
-from leadflow.lib.db import _numbered, fetch_prepared
+from leadflow.lib.db import _numbered, fetch_rows
 from tests.conftest import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_rows_are_the_same_as_through_the_cursor():
         cursor.execute(sql, ["ana@acme.example"])
         expected = cursor.fetchall()
     for _ in range(3):
-        assert fetch_prepared(connection, sql, ["ana@acme.example"]) == expected
+        assert fetch_rows(connection, sql, ["ana@acme.example"], prepare=True) == expected
     assert expected[0][:2] == (lead.pk, "ana@acme.example")
 
 
@@ -44,9 +44,9 @@ def test_rows_are_the_same_as_through_the_cursor():
 def test_a_hot_statement_is_prepared_once_and_answers_for_each_new_value():
     ana, bo = make_lead(email="ana@acme.example"), make_lead(email="bo@acme.example")
     sql = 'SELECT "id" FROM "leads_lead" WHERE "email_key" = %s'
-    assert fetch_prepared(connection, sql, ["ana@acme.example"]) == [(ana.pk,)]
-    assert fetch_prepared(connection, sql, ["bo@acme.example"]) == [(bo.pk,)]
-    assert fetch_prepared(connection, sql, ["x' OR '1'='1"]) == []
+    assert fetch_rows(connection, sql, ["ana@acme.example"], prepare=True) == [(ana.pk,)]
+    assert fetch_rows(connection, sql, ["bo@acme.example"], prepare=True) == [(bo.pk,)]
+    assert fetch_rows(connection, sql, ["x' OR '1'='1"], prepare=True) == []
     texts = _prepared_statements()
     assert texts.count('SELECT "id" FROM "leads_lead" WHERE "email_key" = $1') == 1
 
@@ -67,11 +67,20 @@ def test_an_api_create_its_look_ups_and_its_token_look_up_run_prepared():
 
 
 @on_postgres
+def test_a_statement_not_asked_to_be_prepared_is_not():
+    ana = make_lead(email="ana@acme.example")
+    for _ in range(6):
+        rows = fetch_rows(connection, 'SELECT "id" FROM "leads_lead" WHERE "email_key" = %s', [ana.email])
+        assert rows == [(ana.pk,)]
+    assert not [text for text in _prepared_statements() if text.startswith('SELECT "id" FROM "leads_lead"')]
+
+
+@on_postgres
 def test_nothing_is_prepared_when_the_connection_may_not_prepare(monkeypatch):
     make_lead(email="ana@acme.example")
     connection.ensure_connection()
     monkeypatch.setattr(connection.connection, "prepare_threshold", None)
-    fetch_prepared(connection, 'SELECT "id" FROM "leads_lead" WHERE "email_key" = %s', ["ana@acme.example"])
+    fetch_rows(connection, 'SELECT "id" FROM "leads_lead" WHERE "email_key" = %s', ["ana@acme.example"], prepare=True)
     assert 'SELECT "id" FROM "leads_lead" WHERE "email_key" = $1' not in _prepared_statements()
 
 

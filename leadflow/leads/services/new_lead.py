@@ -18,7 +18,7 @@ from leadflow.leads import timeline
 from leadflow.leads.models import Lead, LeadStatus, TimelineEvent
 from leadflow.leads.normalise import email_key
 from leadflow.lib.compiled import CompiledSelect
-from leadflow.lib.db import fetch_prepared
+from leadflow.lib.db import fetch_rows
 from leadflow.lib.inserts import RowInserter
 
 CANDIDATE_COLUMNS = ("pk", "email_key", "phone")
@@ -140,7 +140,8 @@ def _insert_both(lead: Lead, event: TimelineEvent) -> None:
     sql, lead_key = _both_statement()
     event_values = timeline.event_inserter().values(event)
     del event_values[lead_key]
-    ((lead_id, event_id),) = fetch_prepared(connection, sql, [*_lead_inserter().values(lead), *event_values])
+    params = [*_lead_inserter().values(lead), *event_values]
+    ((lead_id, event_id),) = fetch_rows(connection, sql, params, prepare=True)
     for obj, pk in ((lead, lead_id), (event, event_id)):
         obj.pk = pk
         obj._state.adding = False
