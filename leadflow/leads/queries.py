@@ -10,9 +10,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connections
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models import CharField, F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -34,7 +34,7 @@ FILTER_NAMES = frozenset(
     {"q", "stage", "owner", "source", "score_min", "score_max", "created_from", "created_to", "sort", "cursor"}
 )
 COUNT_CAP = 1_000
-# On SQLite a search matching at least this many leads is run without its indexes: see _search_filters.
+# On SQLite a search matching at least this many leads is checked while walking the sort index: see _search_filters.
 DENSE_SEARCH = 2_000
 MAX_SEARCH_TERMS = 5
 # On SQLite a score range holding at least this many leads is checked while walking the sort index.
@@ -168,49 +168,57 @@ def _prefix(lookup: str, term: str) -> Q:
 
 
 NAME_LOOKUPS = ("first_name__lower", "last_name__lower", "company_name__lower", "email_key")
-# The same values as expressions no index matches, so the database checks them row by row.
-UNINDEXED = {
-    "first_name__lower": Concat(Lower("first_name"), Value("")),
-    "last_name__lower": Concat(Lower("last_name"), Value("")),
-    "company_name__lower": Concat(Lower("company_name"), Value("")),
-    "email_key": Concat(Coalesce("email_key", Value("")), Value("")),
-}
 
 
-def _term_q(term: str, *, indexed: bool = True) -> Q:
+def _terms(text: str) -> list[str]:
+    return text.split()[:MAX_SEARCH_TERMS]
+
+
+def _term_ranges(term: str) -> list[Q]:
+    """Return the index ranges a search word matches: a phone, an email, or the start of a name."""
     phone = phone_search_key(term)
     if phone:
-        return _prefix("phone", phone)
+        return [_prefix("phone", phone)]
     lowered = term.lower()
     if "@" in term:
-        return _prefix("email_key", email_key(term.strip()) or lowered)
-    names = NAME_LOOKUPS if indexed else tuple(f"unindexed_{n.split('__')[0]}" for n in NAME_LOOKUPS)
+        return [_prefix("email_key", email_key(term.strip()) or lowered)]
+    return [_prefix(lookup, lowered) for lookup in NAME_LOOKUPS]
+
+
+def _term_q(term: str) -> Q:
     query = Q()
-    for lookup in names:
-        query |= _prefix(lookup, lowered)
+    for condition in _term_ranges(term):
+        query |= condition
     return query
 
 
-def search(qs: QuerySet, text: str, *, indexed: bool = True) -> QuerySet:
+def search(qs: QuerySet, text: str) -> QuerySet:
     """Keep leads whose name, company, email or phone start with each word of `text`."""
-    if not indexed:
-        qs = qs.alias(**{f"unindexed_{name.split('__')[0]}": expr for name, expr in UNINDEXED.items()})
-    for term in text.split()[:MAX_SEARCH_TERMS]:
-        qs = qs.filter(_term_q(term, indexed=indexed))
+    for term in _terms(text):
+        qs = qs.filter(_term_q(term))
     return qs
 
 
-def is_dense_search(text: str) -> bool:
-    """Return True when `text` matches many leads, counted cheaply through the name indexes."""
-    return search(Lead.objects.all(), text).order_by()[:DENSE_SEARCH].count() >= DENSE_SEARCH
+def matching_ids(text: str) -> QuerySet:
+    """Return the ids of leads matching every word of `text`, read from the search indexes alone.
+
+    Each word is a union of index ranges and the words are intersected, so no lead row is
+    read to find them: on SQLite that is what makes a search of two common words
+    ("thomas walker") quick, where checking the second word on each lead of the first is not.
+    """
+    per_term = []
+    for term in _terms(text):
+        ranges = [Lead.objects.filter(condition).values("id") for condition in _term_ranges(term)]
+        per_term.append(ranges[0].union(*ranges[1:], all=True) if len(ranges) > 1 else ranges[0])
+    return per_term[0].intersection(*per_term[1:]) if len(per_term) > 1 else per_term[0]
 
 
 def _planner_lacks_statistics(qs: QuerySet) -> bool:
     """Return True when the database plans without statistics on what a condition keeps (SQLite).
 
     SQLite knows how big its indexes are but not how many rows a range or an expression
-    keeps, so some conditions are shaped to steer it to the sort index (see _score_range
-    and _search_filters). PostgreSQL estimates them from its statistics, which include
+    keeps, so for a sorted page some conditions are shaped to steer it to the sort index
+    (see _score_range and _narrowed). PostgreSQL estimates them from its statistics, which include
     the expression indexes and the statistics of leads migration 0006, and picks the
     plan itself: steered, it would walk the sort index even where few rows match.
     """
@@ -236,12 +244,13 @@ def is_dense_score_range(filters: LeadFilters) -> bool:
     return Lead.objects.filter(**bounds).order_by()[:DENSE_SCORE_RANGE].count() >= DENSE_SCORE_RANGE
 
 
-def _score_range(qs: QuerySet, filters: LeadFilters) -> QuerySet:
+def _score_range(qs: QuerySet, filters: LeadFilters, *, sorted_walk: bool) -> QuerySet:
     bounds = _score_bounds(filters)
     if not bounds:
         return qs
     field = "score"
-    if filters.sort.lstrip("-") != "score" and _planner_lacks_statistics(qs) and is_dense_score_range(filters):
+    walk = sorted_walk and filters.sort.lstrip("-") != "score" and _planner_lacks_statistics(qs)
+    if walk and is_dense_score_range(filters):
         # Without range statistics SQLite would pick the score index for a wide range and
         # then sort every match; as an expression the range is checked while walking the
         # sort index. A narrow range (high scores are rare) is quicker through the index.
@@ -249,8 +258,12 @@ def _score_range(qs: QuerySet, filters: LeadFilters) -> QuerySet:
     return qs.filter(**{f"{field}__{op}": value for op, value in bounds.items()})
 
 
-def apply_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
-    """Narrow `qs` by every filter set in `filters`."""
+def apply_filters(qs: QuerySet, filters: LeadFilters, user, *, sorted_walk: bool = False) -> QuerySet:
+    """Narrow `qs` by every filter set in `filters`.
+
+    With `sorted_walk`, conditions are shaped for a page read in the order of its sort
+    index (see _planner_lacks_statistics); without it, for counts and whole sets.
+    """
     if filters.q:
         qs = search(qs, filters.q)
     if filters.stage:
@@ -263,7 +276,7 @@ def apply_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
         qs = qs.filter(owner_id=int(filters.owner))
     if filters.source:
         qs = qs.filter(source=filters.source)
-    qs = _score_range(qs, filters)
+    qs = _score_range(qs, filters, sorted_walk=sorted_walk)
     if filters.created_from:
         qs = qs.filter(created_at__gte=_day_start(filters.created_from))
     if filters.created_to and filters.created_to < date.max:
@@ -345,38 +358,63 @@ def _rows(qs: QuerySet, filters: LeadFilters, lookup: str, descending: bool, lim
     return list(_after_cursor(qs, filters, lookup, descending)[: limit + 1])
 
 
-def _search_filters(qs: QuerySet, filters: LeadFilters, user) -> QuerySet:
-    """Apply the filters; on SQLite a search matching many leads is checked row by row in sort order.
+@dataclass
+class Matches:
+    """The leads a search matches on SQLite: their ids when few, else the query that finds them."""
 
-    Through the name indexes every match is fetched and then sorted, which is quick
-    for a few hundred matches and slow for tens of thousands ("mar"); walking the
-    sort index and checking each row finds the first page of a common name quickly.
+    query: QuerySet
+    few: set[int] | None
+
+
+def _search_matches(text: str) -> Matches:
+    """Return what a search matches, for SQLite: see _narrowed."""
+    matches = matching_ids(text)
+    found = [row["id"] for row in matches[:DENSE_SEARCH]]
+    return Matches(matches, set(found) if len(found) < DENSE_SEARCH else None)
+
+
+def _narrowed(user, filters: LeadFilters, *, sorted_walk: bool, matches: Matches | None = None) -> QuerySet:
+    """Return the leads `user` may see that match `filters`; see apply_filters for `sorted_walk`.
+
+    On SQLite a search is first turned into the ids of the leads it matches. When fewer
+    than DENSE_SEARCH match, those leads are read by id. When more match ("mar"), a
+    sorted page walks the sort index and checks each lead's id against the matches,
+    which finds the first page at once, where reading and sorting them all is slow.
     PostgreSQL makes that choice itself from its statistics on the name indexes.
     """
-    if filters.q and _planner_lacks_statistics(qs) and is_dense_search(filters.q):
-        qs = search(qs, filters.q, indexed=False)
-        filters = replace(filters, q="")
-    return apply_filters(qs, filters, user)
+    qs = Lead.objects.visible_to(user, sorted_walk=sorted_walk)
+    if not filters.q or not _planner_lacks_statistics(qs):
+        return apply_filters(qs, filters, user, sorted_walk=sorted_walk)
+    matches = matches or _search_matches(filters.q)
+    if matches.few is not None:
+        qs = qs.filter(id__in=matches.few)
+    elif sorted_walk:
+        qs = qs.alias(matched_id=F("id") + 0).filter(matched_id__in=matches.query)
+    else:
+        qs = qs.filter(id__in=matches.query)
+    return apply_filters(qs, replace(filters, q=""), user, sorted_walk=sorted_walk)
 
 
 def lead_page(*, user, filters: LeadFilters, limit: int, with_count: bool = True) -> LeadPage:
     """Return one page of the leads `user` may see, filtered, sorted, from the cursor on."""
-    base = _search_filters(Lead.objects.visible_to(user), filters, user)
+    matches = _search_matches(filters.q) if filters.q and _planner_lacks_statistics(Lead.objects.all()) else None
     lookup, descending = ordering(filters.sort)
-    rows = _rows(base, filters, lookup, descending, limit)
+    rows = _rows(_narrowed(user, filters, sorted_walk=True, matches=matches), filters, lookup, descending, limit)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(_sort_value(rows[-1], lookup), rows[-1].pk)
     if not filters.cursor and next_cursor is None:
         return LeadPage(rows, None, len(rows), False)
-    count, capped = capped_count(base) if with_count else (None, False)
+    count, capped = (None, False)
+    if with_count:
+        count, capped = capped_count(_narrowed(user, filters, sorted_walk=False, matches=matches))
     return LeadPage(rows, next_cursor, count, capped)
 
 
 def count_leads(*, user, filters: LeadFilters) -> tuple[int, bool]:
     """Count the leads `user` may see that match `filters`, up to COUNT_CAP."""
-    return capped_count(_search_filters(Lead.objects.visible_to(user), filters, user))
+    return capped_count(_narrowed(user, filters, sorted_walk=False))
 
 
 def capped_count(qs: QuerySet) -> tuple[int, bool]:

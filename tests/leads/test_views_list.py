@@ -199,6 +199,39 @@ def test_score_range_keeps_both_ends_whether_many_or_few_leads_score_in_it(alice
         assert sorted(lead.score for lead in page.leads) == [20, 30, 40]
 
 
+def every_page(user, params: dict) -> tuple[list[int], int | None]:
+    """Follow the cursor one lead at a time; return the leads in order and the first page's count."""
+    filters = queries.parse_filters(params)
+    page = queries.lead_page(user=user, filters=filters, limit=1)
+    seen, count = [lead.pk for lead in page.leads], page.count
+    while page.next_cursor:
+        filters = queries.parse_filters({**params, "cursor": page.next_cursor})
+        page = queries.lead_page(user=user, filters=filters, limit=1)
+        seen += [lead.pk for lead in page.leads]
+    return seen, count
+
+
+@pytest.mark.parametrize("dense_from", [1, 10_000])
+def test_search_finds_the_same_leads_whether_few_or_many_match(alice, bob, east, monkeypatch, dense_from):
+    monkeypatch.setattr(queries, "DENSE_SEARCH", dense_from)
+    lee = make_lead(owner=alice, first_name="Lee", last_name="Leeson", company_name="Leeds Ltd")
+    queued = make_lead(team=east, first_name="Ann", last_name="Leeway", company_name="Walker Bros")
+    walker = make_lead(owner=alice, first_name="Thomas", last_name="Walker")
+    make_lead(owner=bob, first_name="Lee", last_name="Walker")
+    merged = make_lead(owner=alice, first_name="Tom", last_name="Walkerson")
+    Lead.objects.filter(pk=merged.pk).update(status="merged")
+    for sort in ("-created", "name", "-activity", "score"):
+        everything, _ = every_page(alice, {"sort": sort})
+        found, _ = every_page(alice, {"q": "lee", "sort": sort})
+        assert found == [pk for pk in everything if pk in {lee.pk, queued.pk}]
+    assert sorted(every_page(alice, {"q": "lee"})[0]) == sorted([lee.pk, queued.pk])
+    assert every_page(alice, {"q": "lee"})[1] == 2
+    assert every_page(alice, {"q": "thomas walker"})[0] == [walker.pk]
+    assert sorted(every_page(alice, {"q": "walker"})[0]) == sorted([walker.pk, queued.pk])
+    assert every_page(alice, {"q": "lee walker"})[0] == [queued.pk]
+    assert queries.count_leads(user=alice, filters=queries.parse_filters({"q": "walker"})) == (2, False)
+
+
 @pytest.mark.parametrize("number", ["0", "-1", "²", "9" * 5000, "abc"])
 def test_odd_page_numbers_count_from_the_first_page(as_alice, alice, settings, number):
     settings.LEADFLOW_PAGE_SIZE = 1

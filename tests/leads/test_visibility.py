@@ -1,5 +1,7 @@
 import pytest
 
+from leadflow.accounts.models import Role
+from leadflow.accounts.services import create_user
 from leadflow.leads.models import Lead
 from tests.conftest import make_lead
 
@@ -17,7 +19,11 @@ def world(alice, bob, carol, manager, admin, marketing, east, west):
 
 
 def visible(user) -> set[int]:
-    return set(Lead.objects.visible_to(user).values_list("pk", flat=True))
+    """The leads `user` sees, the same whether the rule is written for a sorted page or not."""
+    plain = set(Lead.objects.visible_to(user).values_list("pk", flat=True))
+    walked = Lead.objects.visible_to(user, sorted_walk=True).order_by("-created_at", "-id")
+    assert set(walked.values_list("pk", flat=True)) == plain
+    return plain
 
 
 def ids(world, *names) -> set[int]:
@@ -30,6 +36,12 @@ def test_rep_sees_own_leads_and_team_queue_only(world, alice):
 
 def test_rep_on_another_team_sees_nothing_of_east(world, carol):
     assert visible(carol) == ids(world, "carol_own", "west_queue")
+
+
+def test_rep_without_a_team_sees_only_their_own_leads(world):
+    loner = create_user(username="loner", password="x" * 12, role=Role.REP)
+    own = make_lead(owner=loner)
+    assert visible(loner) == {own.pk}
 
 
 def test_manager_sees_their_teams_leads(world, manager):

@@ -21,7 +21,7 @@ PREVIEW_LEADS = 50
 
 def preview_leads(user) -> list[Lead]:
     """The leads offered in the preview picker: the user's most recently active ones."""
-    return list(Lead.objects.visible_to(user).order_by("-last_activity_at", "-id")[:PREVIEW_LEADS])
+    return list(Lead.objects.visible_to(user, sorted_walk=True).order_by("-last_activity_at", "-id")[:PREVIEW_LEADS])
 
 
 def chosen_lead(request: HttpRequest) -> Lead | None:
