@@ -6,6 +6,7 @@ import ipaddress
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from django.db import connection
 
@@ -37,6 +38,21 @@ def ip_key(ip: str | None) -> str:
     return str(address)
 
 
+@cache
+def _hit_sql(vendor: str, rows: int) -> str:
+    """Return the statement that counts one hit against `rows` limits (one text per database kind)."""
+    quote = connection.ops.quote_name
+    table, key, start, hits, expires = (
+        quote(name) for name in (RateCounter._meta.db_table, "key", "window_start", "hits", "expires_at")
+    )
+    values = ", ".join(["(%s, %s, 1, %s)"] * rows)
+    # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
+    return (
+        f"INSERT INTO {table} ({key}, {start}, {hits}, {expires}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({key}, {start}) DO UPDATE SET {hits} = {table}.{hits} + 1 RETURNING {key}, {hits}"
+    )
+
+
 @dataclass(frozen=True)
 class Hits:
     """The counts after a hit, by key, and the seconds to wait when a limit is exceeded (else 0)."""
@@ -56,21 +72,12 @@ class Counting:
 
     def __init__(self, limits: list[Limit], now: float) -> None:
         self.limits, self.now = limits, now
-        quote = connection.ops.quote_name
-        table, key, start, hits, expires = (
-            quote(name) for name in (RateCounter._meta.db_table, "key", "window_start", "hits", "expires_at")
-        )
-        rows, self.params = [], []
+        self.params = []
         for limit in limits:
             window = limit.window(now)
-            rows.append("(%s, %s, 1, %s)")
             expiry = datetime.fromtimestamp(window + limit.period, tz=UTC)
             self.params += [limit.key, window, connection.ops.adapt_datetimefield_value(expiry)]
-        # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
-        self.sql = (
-            f"INSERT INTO {table} ({key}, {start}, {hits}, {expires}) VALUES {', '.join(rows)} "  # noqa: S608
-            f"ON CONFLICT ({key}, {start}) DO UPDATE SET {hits} = {table}.{hits} + 1 RETURNING {key}, {hits}"
-        )
+        self.sql = _hit_sql(connection.vendor, len(limits))
 
     def run(self) -> Hits:
         """Run the statement; return the counts and the seconds to wait (0 when within every limit)."""
