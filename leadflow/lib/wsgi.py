@@ -40,8 +40,8 @@ def with_public_chain(full: WSGIHandler) -> Callable[[dict, Callable], Iterable[
     """Return the WSGI application serving PUBLIC_PATH through PUBLIC_MIDDLEWARE and the rest through `full`."""
     public = LeanHandler(settings.PUBLIC_MIDDLEWARE)
 
-    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        handler = public if PUBLIC_PATH.fullmatch(environ.get("PATH_INFO", "")) else full
-        return handler(environ, start_response)
+    def application(wsgi_env: dict, start_response: Callable) -> Iterable[bytes]:
+        handler = public if PUBLIC_PATH.fullmatch(wsgi_env.get("PATH_INFO", "")) else full
+        return handler(wsgi_env, start_response)
 
     return application
