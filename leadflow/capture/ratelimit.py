@@ -6,7 +6,8 @@ import ipaddress
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from django.db import connection
 
@@ -53,6 +54,12 @@ def _hit_sql(vendor: str, rows: int) -> str:
     )
 
 
+@lru_cache(maxsize=256)
+def _expiry(vendor: str, end: int) -> Any:
+    """Return the end of a window as the database takes it (the same for every post in the window)."""
+    return connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(end, tz=UTC))
+
+
 @dataclass(frozen=True)
 class Hits:
     """The counts after a hit, by key, and the seconds to wait when a limit is exceeded (else 0)."""
@@ -75,8 +82,7 @@ class Counting:
         self.params = []
         for limit in limits:
             window = limit.window(now)
-            expiry = datetime.fromtimestamp(window + limit.period, tz=UTC)
-            self.params += [limit.key, window, connection.ops.adapt_datetimefield_value(expiry)]
+            self.params += [limit.key, window, _expiry(connection.vendor, window + limit.period)]
         self.sql = _hit_sql(connection.vendor, len(limits))
 
     def run(self) -> Hits:
