@@ -50,14 +50,32 @@ def _cursor_id(name: str) -> int:
         return EventCursor.objects.get(name=name).pk
 
 
+def _events_after(last_id: int, kinds: tuple[str, ...], limit: int) -> list[TimelineEvent]:
+    events = TimelineEvent.objects.filter(pk__gt=last_id, kind__in=kinds)
+    lag = settings.LEADFLOW_NURTURE_EVENT_LAG_MS
+    if lag and connection.vendor == "postgresql":
+        events = events.filter(created_at__lte=timezone.now() - timedelta(milliseconds=lag))
+    return list(events.order_by("pk")[:limit])
+
+
 def read_after_cursor(
     name: str, kinds: tuple[str, ...], handle: Callable[[list[TimelineEvent]], None], *, limit: int = 500
 ) -> int:
-    """Hand the events of `kinds` after cursor `name` to `handle` in one transaction; return how many."""
+    """Hand the events of `kinds` after cursor `name` to `handle` in one transaction; return how many.
+
+    On SQLite the transaction holds the database's one write lock, which every form post
+    waits for, so the events are read before it: SQLite gives ids in commit order, so no
+    event can later appear before the newest one read. Under the lock the batch is kept
+    when the cursor has not moved meanwhile, and read again when another worker moved it.
+    """
     cursor_id = _cursor_id(name)
-    # Look before locking: on SQLite the lock is the database's single write lock.
     last = EventCursor.objects.filter(pk=cursor_id).values_list("last_event_id", flat=True).first() or 0
-    if not TimelineEvent.objects.filter(pk__gt=last, kind__in=kinds).exists():
+    read_early = not connection.features.has_select_for_update_skip_locked
+    if read_early:
+        early = _events_after(last, kinds, limit)
+        if not early:
+            return 0
+    elif not TimelineEvent.objects.filter(pk__gt=last, kind__in=kinds).exists():
         return 0
     with transaction.atomic():
         rows = EventCursor.objects.filter(pk=cursor_id)
@@ -68,11 +86,8 @@ def read_after_cursor(
         cursor = rows.first()
         if cursor is None:
             return 0
-        events = TimelineEvent.objects.filter(pk__gt=cursor.last_event_id, kind__in=kinds)
-        lag = settings.LEADFLOW_NURTURE_EVENT_LAG_MS
-        if lag and connection.vendor == "postgresql":
-            events = events.filter(created_at__lte=timezone.now() - timedelta(milliseconds=lag))
-        batch = list(events.order_by("pk")[:limit])
+        same = read_early and cursor.last_event_id == last
+        batch = early if same else _events_after(cursor.last_event_id, kinds, limit)
         if not batch:
             return 0
         handle(batch)

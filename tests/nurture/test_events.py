@@ -1,6 +1,7 @@
 """Triggers, exits on stage changes and auto-replies, read from the timeline after a cursor."""
 
 import pytest
+from django.db import connection
 
 from leadflow.capture import queries as capture_queries
 from leadflow.capture.services import Sender
@@ -155,3 +156,26 @@ def test_on_postgresql_events_younger_than_the_lag_wait_for_the_next_run(admin, 
     settings.LEADFLOW_NURTURE_EVENT_LAG_MS = 0
     assert events.process_triggers() == 1
     assert len(active(sequence)) == 1
+
+
+def test_events_handled_by_another_worker_meanwhile_are_not_handled_again(admin, monkeypatch):
+    """SQLite reads the batch before it takes the write lock; PostgreSQL locks the cursor row first."""
+    if connection.features.has_select_for_update_skip_locked:
+        pytest.skip("PostgreSQL reads the events after locking the cursor row")
+    lead = make_lead()
+    first = record(lead, EventKind.FORM_SUBMITTED, data={"form_id": 0})
+    second = record(lead, EventKind.FORM_SUBMITTED, data={"form_id": 0})
+    read = events._events_after
+
+    def another_worker_takes_the_first(last_id, kinds, limit):
+        found = read(last_id, kinds, limit)
+        EventCursor.objects.filter(name="nurture.auto_replies").update(last_event_id=first.pk)
+        monkeypatch.setattr(events, "_events_after", read)
+        return found
+
+    monkeypatch.setattr(events, "_events_after", another_worker_takes_the_first)
+    handled = []
+    count = events.read_after_cursor("nurture.auto_replies", (EventKind.FORM_SUBMITTED,), handled.extend)
+    assert [event.pk for event in handled] == [second.pk]
+    assert count == 1
+    assert EventCursor.objects.get(name="nurture.auto_replies").last_event_id == second.pk
