@@ -366,14 +366,16 @@ class Matches:
     few: set[int] | None
 
 
-def _search_matches(text: str) -> Matches:
-    """Return what a search matches, for SQLite: see _narrowed."""
-    matches = matching_ids(text)
+def _search_matches(filters: LeadFilters) -> Matches | None:
+    """Return what the search matches on SQLite (see _narrowed); None without a search or on PostgreSQL."""
+    if not filters.q or not _planner_lacks_statistics(Lead.objects.all()):
+        return None
+    matches = matching_ids(filters.q)
     found = [row["id"] for row in matches[:DENSE_SEARCH]]
     return Matches(matches, set(found) if len(found) < DENSE_SEARCH else None)
 
 
-def _narrowed(user, filters: LeadFilters, *, sorted_walk: bool, matches: Matches | None = None) -> QuerySet:
+def _narrowed(user, filters: LeadFilters, matches: Matches | None, *, sorted_walk: bool) -> QuerySet:
     """Return the leads `user` may see that match `filters`; see apply_filters for `sorted_walk`.
 
     On SQLite a search is first turned into the ids of the leads it matches. When fewer
@@ -383,9 +385,8 @@ def _narrowed(user, filters: LeadFilters, *, sorted_walk: bool, matches: Matches
     PostgreSQL makes that choice itself from its statistics on the name indexes.
     """
     qs = Lead.objects.visible_to(user, sorted_walk=sorted_walk)
-    if not filters.q or not _planner_lacks_statistics(qs):
+    if matches is None:
         return apply_filters(qs, filters, user, sorted_walk=sorted_walk)
-    matches = matches or _search_matches(filters.q)
     if matches.few is not None:
         qs = qs.filter(id__in=matches.few)
     elif sorted_walk:
@@ -397,9 +398,9 @@ def _narrowed(user, filters: LeadFilters, *, sorted_walk: bool, matches: Matches
 
 def lead_page(*, user, filters: LeadFilters, limit: int, with_count: bool = True) -> LeadPage:
     """Return one page of the leads `user` may see, filtered, sorted, from the cursor on."""
-    matches = _search_matches(filters.q) if filters.q and _planner_lacks_statistics(Lead.objects.all()) else None
+    matches = _search_matches(filters)
     lookup, descending = ordering(filters.sort)
-    rows = _rows(_narrowed(user, filters, sorted_walk=True, matches=matches), filters, lookup, descending, limit)
+    rows = _rows(_narrowed(user, filters, matches, sorted_walk=True), filters, lookup, descending, limit)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -408,13 +409,13 @@ def lead_page(*, user, filters: LeadFilters, limit: int, with_count: bool = True
         return LeadPage(rows, None, len(rows), False)
     count, capped = (None, False)
     if with_count:
-        count, capped = capped_count(_narrowed(user, filters, sorted_walk=False, matches=matches))
+        count, capped = capped_count(_narrowed(user, filters, matches, sorted_walk=False))
     return LeadPage(rows, next_cursor, count, capped)
 
 
 def count_leads(*, user, filters: LeadFilters) -> tuple[int, bool]:
     """Count the leads `user` may see that match `filters`, up to COUNT_CAP."""
-    return capped_count(_narrowed(user, filters, sorted_walk=False))
+    return capped_count(_narrowed(user, filters, _search_matches(filters), sorted_walk=False))
 
 
 def capped_count(qs: QuerySet) -> tuple[int, bool]:

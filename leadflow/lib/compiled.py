@@ -66,8 +66,10 @@ class CompiledSelect:
 
     @staticmethod
     def _fetch(connection, statement: _Statement, params: list[Any], *, prepared: bool = False) -> list:
-        """Run the statement; on SQLite, with its text rewritten for the driver once (see lib.db);
-        `prepared`, as a prepared statement on PostgreSQL (see lib.db.fetch_rows)."""
+        """Run the statement: on SQLite with its text rewritten for the driver once (see lib.db).
+
+        With `prepared`, PostgreSQL runs it as a prepared statement (see lib.db.fetch_rows).
+        """
         if statement.driver_sql is not None and may_skip_cursor_wrapper(connection):
             return fetch_on_driver(connection, statement.driver_sql, params)
         return fetch_rows(connection, statement.sql, params, prepare=prepared)
