@@ -29,6 +29,7 @@ from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.services import assign_owner
 from leadflow.leads.services.batch import MAX_BATCH, BatchOutcome, record_cleaned_batch
 from leadflow.lib.db import unsynced_transaction
+from leadflow.lib.sqlite.checkpoints import checkpointing_in_background
 
 # Rows recorded and committed together.
 BATCH_ROWS = 5 * MAX_BATCH
@@ -112,8 +113,8 @@ def _finish(job: ImportJob, status: str, error: str = "") -> None:
 
 
 @contextmanager
-def _sqlite_for_bulk_writes() -> Iterator[None]:
-    """Set the import's SQLite connection for writing batch after batch, and put it back afterwards.
+def _sqlite_for_bulk_writes() -> Iterator[Callable[[], None]]:
+    """Set the import's SQLite connection for writing batch after batch; yield what to call after each commit.
 
     - Read the file through SQLite's bounded page cache, not a memory map. An import
       touches index pages all over a growing database; mapped, they count towards the
@@ -122,30 +123,24 @@ def _sqlite_for_bulk_writes() -> Iterator[None]:
       batch. A batch dirties index pages all over the indexes, and the next batches
       dirty many of the same pages again: a checkpoint copies each page once, however
       many batches changed it, so checkpointing less often copies fewer pages in all.
+      The copy runs on a connection of its own beside the next batches (see
+      leadflow.lib.sqlite.checkpoints).
     """
     if connection.vendor != "sqlite":
-        yield
+        yield lambda: None
         return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA mmap_size")
-        row = cursor.fetchone()
-        if row is not None:
-            cursor.execute("PRAGMA wal_autocheckpoint")
-            (previous_pages,) = cursor.fetchone()
-            cursor.execute("PRAGMA page_size")
-            (page_size,) = cursor.fetchone()
-            cursor.execute("PRAGMA mmap_size = 0")
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {IMPORT_WAL_BYTES // int(page_size)}")
+    connection.ensure_connection()
+    raw = connection.connection
+    row = raw.execute("PRAGMA mmap_size").fetchone()
     if row is None:  # an in-memory database has no file to map or log to copy
-        yield
+        yield lambda: None
         return
-    previous_map = row[0]
+    raw.execute("PRAGMA mmap_size = 0")
     try:
-        yield
+        with checkpointing_in_background(raw, IMPORT_WAL_BYTES) as checkpoints:
+            yield (lambda: checkpoints.after_commit(raw)) if checkpoints is not None else (lambda: None)
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA mmap_size = {int(previous_map)}")
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(previous_pages)}")
+        raw.execute(f"PRAGMA mmap_size = {int(row[0])}")
 
 
 @contextmanager
@@ -177,7 +172,7 @@ def _run(job: ImportJob, on_progress: Callable[[ImportJob], None]) -> None:
         batches = _batches(_skip(table.rows, job.records_done), BATCH_ROWS)
         with (
             _fewer_collections(),
-            _sqlite_for_bulk_writes(),
+            _sqlite_for_bulk_writes() as after_commit,
             closing(
                 prepared_batches(
                     mapper, batches, table.progress, file_size=job.file.size, readable_apart=bool(job.file.path)
@@ -186,6 +181,7 @@ def _run(job: ImportJob, on_progress: Callable[[ImportJob], None]) -> None:
         ):
             for rows, progress in prepared:
                 run.batch(rows, progress)
+                after_commit()
                 on_progress(job)
         if fallback_count():
             job.notes = [*job.notes, f"{fallback_count():,} bytes were not UTF-8 and were read as Windows-1252."]
