@@ -21,6 +21,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -91,15 +92,50 @@ class RowInserter:
 
         `values`, when given, holds each object's `values()` worked out earlier.
         """
+        with self.inserting(objs, values=values):
+            pass
+
+    @contextmanager
+    def inserting(self, objs: Sequence[models.Model], *, values: Sequence[list[Any]] | None = None) -> Iterator[None]:
+        """Insert `objs` while the with-block runs; their primary keys are set when it ends.
+
+        On SQLite, inside a transaction, a batch of several statements runs on the
+        statement thread: the driver lets go of the GIL while SQLite executes a
+        statement, so converting the next rows, and then the block's own Python work,
+        run on the other core meanwhile. The statements run one at a time, in order.
+        The block must not use the database connection: it is busy until the block ends.
+        Elsewhere the rows are inserted before the block runs.
+        """
         if not objs:
+            yield
             return
         sizes = statement_sizes(len(objs), self.rows_per_statement())
-        if len(sizes) > 1 and self._on_driver():
-            self._insert_overlapped(objs, sizes, values)
+        if len(sizes) == 1 or not self._on_driver():
+            with self.connection.cursor() as cursor:
+                for chunk, params in self._chunks(objs, sizes, values):
+                    self._set_keys(chunk, self._execute(cursor, len(chunk), params))
+            yield
             return
-        with self.connection.cursor() as cursor:
+        connection = self.connection
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        raw, pool = connection.connection, statement_thread()
+        running: list[tuple[Sequence[models.Model], concurrent.futures.Future]] = []
+        # Each statement needs the GIL briefly to bind its values and to return; by default a thread waits
+        # up to 5 ms for a busy GIL, longer than the work it would overlap.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(OVERLAP_SWITCH_S)
+        try:
             for chunk, params in self._chunks(objs, sizes, values):
-                self._set_keys(chunk, self._execute(cursor, len(chunk), params))
+                sql = self.statement(len(chunk), placeholder="?")
+                running.append((chunk, pool.submit(_fetch_all, raw, sql, params)))
+            yield
+            for statement in running:
+                self._set_keys(*_result(connection, statement))
+        finally:
+            sys.setswitchinterval(switch)
+            # After an error, the statements underway end before anything else uses the connection.
+            concurrent.futures.wait([future for _, future in running])
 
     def _on_driver(self) -> bool:
         # Outside a transaction the insert commits by itself: it goes through the cursor, which queues it
@@ -125,36 +161,6 @@ class RowInserter:
             obj.pk = pk
             obj._state.adding = False
             obj._state.db = self.using
-
-    def _insert_overlapped(
-        self, objs: Sequence[models.Model], sizes: list[int], values: Sequence[list[Any]] | None
-    ) -> None:
-        """Insert statement by statement, working out each statement's values while SQLite runs the last one.
-
-        The driver lets go of the GIL while SQLite executes a statement, so converting the
-        next rows in Python and inserting the previous ones in C run on two cores. One
-        statement runs at a time, always on the statement thread, in order.
-        """
-        connection = self.connection
-        connection.ensure_connection()
-        connection.validate_no_broken_transaction()
-        raw, pool = connection.connection, statement_thread()
-        running = None
-        # Each statement needs the GIL briefly to bind its values and to return; by default a thread waits
-        # up to 5 ms for a busy GIL, longer than the work it would overlap.
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(OVERLAP_SWITCH_S)
-        try:
-            for chunk, params in self._chunks(objs, sizes, values):
-                if running is not None:
-                    self._set_keys(*_result(connection, running))
-                running = (chunk, pool.submit(_fetch_all, raw, self.statement(len(chunk), placeholder="?"), params))
-            self._set_keys(*_result(connection, running))
-        finally:
-            sys.setswitchinterval(switch)
-            if running is not None:
-                # After an error here, the statement underway ends before anything else uses the connection.
-                concurrent.futures.wait([running[1]])
 
     def _execute(self, cursor, rows: int, params: list[Any]) -> list[tuple]:
         """Run the statement for `rows` rows and return the keys it read back."""

@@ -188,6 +188,36 @@ def test_a_broken_rule_in_a_later_statement_of_a_big_insert_undoes_the_whole_ins
     assert Lead.objects.filter(first_name__startswith="Ana").count() == 1000
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="statements overlap Python work on SQLite")
+def test_the_block_of_an_insert_runs_before_the_keys_are_read_back(statement_thread_used):
+    from django.db import transaction
+
+    now = timezone.now()
+    leads = [_lead(n, now) for n in range(1300)]
+    with transaction.atomic():
+        with RowInserter(Lead).inserting(leads):
+            assert all(lead.pk is None for lead in leads)
+            names = [lead.first_name.upper() for lead in leads]
+        assert statement_thread_used
+        assert len({lead.pk for lead in leads}) == 1300
+        stored = dict(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("pk", "first_name"))
+    assert [stored[lead.pk].upper() for lead in leads] == names
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="statements overlap Python work on SQLite")
+def test_an_error_in_the_block_of_an_insert_lets_its_statements_end_and_undoes_them(statement_thread_used):
+    from django.db import transaction
+
+    now = timezone.now()
+    leads = [_lead(n, now) for n in range(1300)]
+    with pytest.raises(RuntimeError, match="stopped"), transaction.atomic(), RowInserter(Lead).inserting(leads):
+        raise RuntimeError("stopped")
+    assert statement_thread_used
+    assert Lead.objects.filter(first_name__startswith="Ana").count() == 0
+    RowInserter(Lead).insert(leads[:10])
+    assert Lead.objects.filter(first_name__startswith="Ana").count() == 10
+
+
 def test_json_values_read_back_as_the_json_module_would_write_them():
     now = timezone.now()
     lead = _lead(7, now)

@@ -17,7 +17,7 @@ from leadflow.leads.lifecycle import QUALIFICATION_FIELDS
 from leadflow.leads.models import ActorType, ErasedIdentity, EventKind, Lead, LeadStatus, TimelineEvent
 from leadflow.leads.normalise import email_key
 from leadflow.leads.services.companies import resolve_companies
-from leadflow.leads.services.new_lead import insert_leads
+from leadflow.leads.services.new_lead import lead_inserter
 from leadflow.leads.services.privacy import identity_digest
 from leadflow.leads.services.records import (
     build_new_lead,
@@ -168,38 +168,46 @@ def _plan_row(state: _State, cleaned: dict, *, actor, owner, channel: str, now) 
 
 
 def _write(state: _State, *, actor, actor_type) -> None:
-    for lead, company in zip(
-        state.new, resolve_companies([(ld.email, ld.company_name) for ld in state.new]), strict=True
-    ):
-        lead.company = company
-    insert_leads(state.new)
-    changed_company = list(state.company_changed.values())
-    for lead, company in zip(
-        changed_company, resolve_companies([(ld.email, ld.company_name) for ld in changed_company]), strict=True
-    ):
-        lead.company = company
+    _set_companies(state.new)
+    _set_companies(list(state.company_changed.values()))
+    inserter = timeline.event_inserter()
+    with lead_inserter().inserting(state.new):
+        # The events are made while the new leads are inserted; those leads' keys come after.
+        events = _events_of(state, actor=actor, actor_type=actor_type)
+        rows = [inserter.values(event) for event in events]
     for lead in state.dirty.values():
         lead.save()
+    lead_key = inserter.attnames.index("lead_id")
+    for (lead, _, _), event, row in zip(state.events, events, rows, strict=True):
+        event.lead_id = row[lead_key] = lead.pk
+    inserter.insert(events, values=rows)
+
+
+def _set_companies(leads: list[Lead]) -> None:
+    for lead, company in zip(leads, resolve_companies([(ld.email, ld.company_name) for ld in leads]), strict=True):
+        lead.company = company
+
+
+def _events_of(state: _State, *, actor, actor_type) -> list[TimelineEvent]:
+    """Return the unsaved events of the batch, in order; a new lead's events get its key once it is inserted."""
     kind_of_actor = actor_type or (ActorType.USER if actor is not None else ActorType.SYSTEM)
     actor_id = actor.pk if actor is not None else None
     written_at = timezone.now()
     build = _new_events().build
-    timeline.insert_events(
-        [
-            build(
-                {
-                    "lead_id": lead.pk,
-                    "kind": kind,
-                    "actor_id": actor_id,
-                    "actor_type": kind_of_actor,
-                    "data": data,
-                    "occurred_at": lead.updated_at,
-                    "created_at": written_at,
-                }
-            )
-            for lead, kind, data in state.events
-        ]
-    )
+    return [
+        build(
+            {
+                "lead_id": lead.pk,
+                "kind": kind,
+                "actor_id": actor_id,
+                "actor_type": kind_of_actor,
+                "data": data,
+                "occurred_at": lead.updated_at,
+                "created_at": written_at,
+            }
+        )
+        for lead, kind, data in state.events
+    ]
 
 
 @cache

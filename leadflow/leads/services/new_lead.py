@@ -96,13 +96,13 @@ def find_match(*, email: str, phone: str) -> Lead | None:
 
 
 @cache
-def _lead_inserter() -> RowInserter:
+def lead_inserter() -> RowInserter:
     return RowInserter(Lead)
 
 
 def insert_leads(leads: Sequence[Lead]) -> None:
     """Insert unsaved leads with as few compiled statements as fit, and set their ids."""
-    _lead_inserter().insert(leads)
+    lead_inserter().insert(leads)
 
 
 def stores_in_one_statement() -> bool:
@@ -123,7 +123,7 @@ def insert_new_lead(lead: Lead, event: TimelineEvent) -> None:
 @cache
 def _both_statement() -> tuple[str, int]:
     """Return the one-statement INSERT of a lead and its event, and where the event's lead key sits."""
-    leads, events = _lead_inserter(), timeline.event_inserter()
+    leads, events = lead_inserter(), timeline.event_inserter()
     lead_key = events.attnames.index("lead_id")
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in events.fields)
@@ -140,7 +140,7 @@ def _insert_both(lead: Lead, event: TimelineEvent) -> None:
     sql, lead_key = _both_statement()
     event_values = timeline.event_inserter().values(event)
     del event_values[lead_key]
-    params = [*_lead_inserter().values(lead), *event_values]
+    params = [*lead_inserter().values(lead), *event_values]
     ((lead_id, event_id),) = fetch_rows(connection, sql, params, prepare=True)
     for obj, pk in ((lead, lead_id), (event, event_id)):
         obj.pk = pk

@@ -16,11 +16,11 @@ the whole WAL copied and starts the WAL over from its beginning.
 - with a copy finished: the writer copies what it wrote meanwhile (one or two
   transactions' frames), and its next transaction starts the WAL over.
 
-The WAL's size tells how much it holds only when it is cut back when it starts over,
-so the writer's connection is set to `journal_size_limit = 0` meanwhile (see
-`checkpointing_in_background`). The writer's own automatic checkpoint stays as a
-bound, at `AUTOMATIC_BOUND` times the threshold: it copies the WAL itself should the
-background copies fall behind.
+Should a copy fall behind (the machine busy with other work), the writer waits for it
+once the WAL reaches `WAIT_AT` times the threshold, so the WAL stays bounded. The WAL's
+size tells how much it holds only when it is cut back when it starts over, so the
+writer's connection is set to `journal_size_limit = 0` meanwhile (see
+`checkpointing_in_background`), and its own automatic checkpoint to twice that bound.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# The writer's automatic checkpoint, in multiples of the background threshold.
-AUTOMATIC_BOUND = 4
+# The WAL size, in multiples of the threshold, at which the writer waits for a copy underway.
+WAIT_AT = 4
 
 
 class BackgroundCheckpoints:
@@ -47,9 +47,9 @@ class BackgroundCheckpoints:
         self.copies = 0
 
     def after_commit(self, writer: sqlite3.Connection) -> None:
-        """Between the writer's transactions: start a copy, or finish one, or nothing."""
+        """Between the writer's transactions: start a copy, or finish one (waiting for it at the bound), or nothing."""
         if self._running is not None:
-            if not self._running.done():
+            if not self._running.done() and self._wal_bytes() < WAIT_AT * self.threshold_bytes:
                 return
             running, self._running = self._running, None
             running.result()
@@ -110,7 +110,7 @@ def checkpointing_in_background(
     (pages,) = raw.execute("PRAGMA wal_autocheckpoint").fetchone()
     (page_size,) = raw.execute("PRAGMA page_size").fetchone()
     raw.execute("PRAGMA journal_size_limit = 0")
-    raw.execute(f"PRAGMA wal_autocheckpoint = {AUTOMATIC_BOUND * threshold_bytes // int(page_size)}")
+    raw.execute(f"PRAGMA wal_autocheckpoint = {2 * WAIT_AT * threshold_bytes // int(page_size)}")
     checkpoints = BackgroundCheckpoints(path, threshold_bytes)
     try:
         yield checkpoints
