@@ -31,6 +31,9 @@ PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "title", "company
 # Facts about the lead's organisation and place, edited like the profile.
 FIRMOGRAPHIC_FIELDS = ("country", "industry", "company_size", "time_zone")
 TOUCH_FIELDS = ("source", "medium", "campaign", "referrer", "landing_page")
+# Looked up on every capture: a choices class works its values out anew on each access.
+_STAGES = frozenset(Stage.values)
+_CONSENT_STATUSES = frozenset(ConsentStatus.values)
 INPUT_FIELDS = frozenset(
     (
         *PROFILE_FIELDS,
@@ -207,11 +210,11 @@ def _clean_one(name: str, value: Any) -> Any:
     if name == "custom":
         return clean_custom(value)
     if name == "stage":
-        if value not in Stage.values:
+        if value not in _STAGES:
             raise ValueError(f"must be one of {', '.join(Stage.values)}.")
         return value
     if name == "consent_status":
-        if value not in ConsentStatus.values:
+        if value not in _CONSENT_STATUSES:
             raise ValueError(f"must be one of {', '.join(ConsentStatus.values)}.")
         return value
     return clean_text(value, limit=TEXT_LIMITS[name])

@@ -189,5 +189,17 @@ def handle_form_events(events: list[TimelineEvent]) -> None:
 
 
 def process_auto_replies(*, limit: int = 500) -> int:
-    """Queue auto-replies for forms submitted since the last run."""
-    return read_after_cursor("nurture.auto_replies", (EventKind.FORM_SUBMITTED,), handle_form_events, limit=limit)
+    """Queue auto-replies for forms submitted since the last run; return how many submissions were read.
+
+    With no auto-reply switched on there is nothing to read the submissions for: the
+    cursor moves past them with one statement. The newest event is looked up before
+    the switches, so a submission that follows an auto-reply switched on is read.
+    """
+    name = "nurture.auto_replies"
+    newest = TimelineEvent.objects.aggregate(top=Max("pk"))["top"] or 0
+    if not AutoReply.objects.filter(enabled=True).exists():
+        EventCursor.objects.filter(pk=_cursor_id(name), last_event_id__lt=newest).update(
+            last_event_id=newest, updated_at=timezone.now()
+        )
+        return 0
+    return read_after_cursor(name, (EventKind.FORM_SUBMITTED,), handle_form_events, limit=limit)

@@ -134,6 +134,18 @@ def test_an_auto_reply_is_queued_once_per_submission_as_transactional(admin):
     assert "We got your request." in message.html
 
 
+def test_submissions_before_any_auto_reply_is_switched_on_are_passed_over_and_later_ones_answered(admin):
+    form = make_form(admin)
+    submit(form, email="early@acme.example")
+    assert events.process_auto_replies() == 0
+    cursor = EventCursor.objects.get(name="nurture.auto_replies")
+    assert cursor.last_event_id == TimelineEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    AutoReply.objects.create(form=form, template=make_template("Thanks", subject="Thanks", body="Got it."))
+    lead = submit(form, email="late@acme.example")
+    assert events.process_auto_replies() == 1
+    assert list(OutboxMessage.objects.values_list("lead_id", flat=True)) == [lead.pk]
+
+
 def test_a_disabled_auto_reply_or_another_form_sends_nothing(admin):
     form = make_form(admin)
     other = make_form(admin, name="Other", slug="other")

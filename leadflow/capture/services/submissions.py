@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from leadflow.capture.origins import is_allowed_origin, is_allowed_redirect
 from leadflow.capture.services.recording import submitted_event
 from leadflow.leads.errors import FieldErrors, LeadError
 from leadflow.leads.fields import INPUT_FIELDS, clean_lead_input
+from leadflow.lib.inserts import InstanceBuilder
 
 # A post without a render token (a plain HTML form) counts as a retry of an equal post within this time.
 RETRY_WINDOW_SECONDS = 600
@@ -240,24 +242,33 @@ def _new_submission(form: Form, prepared: _Prepared, sender: Sender, created_at:
     if wording is not None and prepared.wording_id and prepared.wording_id != wording.pk:
         # The page was shown with an earlier wording: that is what the person agreed to.
         wording = form.consent_wordings.filter(pk=prepared.wording_id).first() or wording
-    return Submission(
-        form=form,
-        status=SubmissionStatus.RECEIVED,
-        spam_reason=prepared.spam,
-        channel=sender.channel,
-        dedupe_key=prepared.dedupe_keys[0],
-        fields=definition.submitted_fields(prepared.specs, clean.values),
-        source=clean.source,
-        page_url=clean.page_url,
-        visitor_id=clean.visitor_id,
-        consent_wording=wording,
-        consent_text=wording.text if wording else "",
-        consent_given=clean.consent_given,
-        ip=sender.ip,
-        user_agent=sender.user_agent[:500],
-        fill_seconds=prepared.fill_seconds,
-        created_at=created_at,
+    submission = _new_submissions().build(
+        {
+            "form_id": form.pk,
+            "status": SubmissionStatus.RECEIVED,
+            "spam_reason": prepared.spam,
+            "channel": sender.channel,
+            "dedupe_key": prepared.dedupe_keys[0],
+            "fields": definition.submitted_fields(prepared.specs, clean.values),
+            "source": clean.source,
+            "page_url": clean.page_url,
+            "visitor_id": clean.visitor_id,
+            "consent_wording_id": wording.pk if wording else None,
+            "consent_text": wording.text if wording else "",
+            "consent_given": clean.consent_given,
+            "ip": sender.ip,
+            "user_agent": sender.user_agent[:500],
+            "fill_seconds": prepared.fill_seconds,
+            "created_at": created_at,
+        }
     )
+    submission.form, submission.consent_wording = form, wording
+    return submission
+
+
+@cache
+def _new_submissions() -> InstanceBuilder:
+    return InstanceBuilder(Submission)
 
 
 def record_submitted_event(submission: Submission, *, occurred_at: datetime, released_by=None) -> None:
