@@ -117,7 +117,7 @@ def _sender(request: HttpRequest, channel: str) -> services.Sender:
         ip=request.META.get("REMOTE_ADDR") or None,
         user_agent=CONTROL_CHARS.sub("", request.headers.get("User-Agent", "")).replace("\x00", "")[:500],
         origin=origin,
-        same_origin=bool(origin) and origin_of(origin) == origin_of(request.build_absolute_uri("/")),
+        same_origin=bool(origin) and origin_of(origin) == origin_of(f"{request.scheme}://{request.get_host()}"),
         referer=request.headers.get("Referer", "")[:2000],
         channel=channel,
         visitor_cookie=request.COOKIES.get(VISITOR_COOKIE, "")[:64],
