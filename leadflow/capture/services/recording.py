@@ -13,6 +13,7 @@ decided before that lock is taken, so web posts wait only for its writes.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -71,6 +72,8 @@ def _record_planned(limit: int) -> int | None:
     try:
         cleaned = clean_rows([lead_data_of(submission) for submission in batch])
         plan = plan_cleaned_batch(cleaned=cleaned, actor_type=ActorType.LEAD, channel="form")
+        # The statuses and events are made before the lock too; the keys of new leads come under it.
+        finishing = _finishing(batch, plan.outcomes)
     except Exception:
         logger.exception("planning %d received submissions failed; recording them under the lock", len(batch))
         return None
@@ -81,7 +84,7 @@ def _record_planned(limit: int) -> int | None:
             outcomes = write_planned_batch(plan) if waiting == len(ids) else None
             if outcomes is None:
                 return None
-            _finish(batch, outcomes)
+            _finish(finishing)
     except OperationalError:
         raise
     except Exception:
@@ -125,11 +128,21 @@ def record_submissions(submissions: list[Submission]) -> None:
     outcomes = record_leads_batch(
         rows=[lead_data_of(submission) for submission in submissions], actor_type=ActorType.LEAD, channel="form"
     )
-    _finish(submissions, outcomes)
+    _finish(_finishing(submissions, outcomes))
 
 
-def _finish(submissions: list[Submission], outcomes: list) -> None:
-    """Mark each submission by what became of its lead; write the FORM_SUBMITTED events; queue follow-ups."""
+@dataclass
+class _Finishing:
+    """What recording writes besides the leads: each submission's status and its FORM_SUBMITTED event."""
+
+    submissions: list[Submission]
+    events: list[TimelineEvent]
+    # Each event's column values, worked out ahead; the keys of leads not yet inserted are filled in by _finish.
+    rows: list[list[Any]]
+
+
+def _finishing(submissions: list[Submission], outcomes: list) -> _Finishing:
+    """Decide each submission's status and make its event from the outcomes; reads and writes nothing."""
     events = []
     for submission, outcome in zip(submissions, outcomes, strict=True):
         submission.lead = outcome.lead
@@ -142,9 +155,21 @@ def _finish(submissions: list[Submission], outcomes: list) -> None:
             continue
         submission.status = SubmissionStatus.ACCEPTED
         events.append(submitted_event(submission, occurred_at=submission.created_at))
-    statements.update_recorded(submissions)
-    timeline.insert_events(events)
-    follow_ups = _with_follow_up([submission for submission in submissions if submission.lead_id])
+    inserter = timeline.event_inserter()
+    return _Finishing(submissions, events, [inserter.values(event) for event in events])
+
+
+def _finish(finishing: _Finishing) -> None:
+    """After the leads are written: mark the submissions, write their events, queue follow-ups."""
+    inserter = timeline.event_inserter()
+    lead_key = inserter.attnames.index("lead_id")
+    for submission in finishing.submissions:
+        submission.lead_id = submission.lead.pk if submission.lead is not None else None
+    for event, row in zip(finishing.events, finishing.rows, strict=True):
+        event.lead_id = row[lead_key] = event.lead.pk
+    statements.update_recorded(finishing.submissions)
+    inserter.insert(finishing.events, values=finishing.rows)
+    follow_ups = _with_follow_up([submission for submission in finishing.submissions if submission.lead_id])
     if follow_ups:
         transaction.on_commit(partial(enqueue_follow_ups, follow_ups))
 
