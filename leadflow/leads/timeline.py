@@ -19,9 +19,30 @@ def event_inserter() -> RowInserter:
     return RowInserter(TimelineEvent)
 
 
-def insert_events(events: Sequence[TimelineEvent]) -> None:
-    """Append many unsaved events (see `new_event`) with as few statements as fit, and set their ids."""
-    event_inserter().insert(events)
+def insert_events(
+    events: Sequence[TimelineEvent],
+    *,
+    values: Sequence[list[Any]] | None = None,
+    leads: Sequence[Lead] | None = None,
+) -> None:
+    """Append many unsaved events (see `new_event`) with as few statements as fit, and set their ids.
+
+    `values` holds the events' column values from `event_values`, worked out before
+    their leads were inserted; `leads` (one per event, inserted since) gives each its
+    lead's key now.
+    """
+    inserter = event_inserter()
+    if leads is not None and values is not None:
+        lead_key = inserter.attnames.index("lead_id")
+        for event, row, lead in zip(events, values, leads, strict=True):
+            event.lead_id = row[lead_key] = lead.pk
+    inserter.insert(events, values=values)
+
+
+def event_values(events: Sequence[TimelineEvent]) -> list[list[Any]]:
+    """Return the events' column values for `insert_events`, ahead of the insert."""
+    inserter = event_inserter()
+    return [inserter.values(event) for event in events]
 
 
 def new_event(

@@ -29,10 +29,10 @@ logger = logging.getLogger("leadflow.capture")
 
 # The most a batch takes. The job runs every 0.35 s (capture.schedule), so under a steady
 # stream a batch holds what came meanwhile: about 350 posts at 1,000 a second, while web
-# posts wait out its writes under SQLite's write lock. Fewer, bigger batches share their look-ups and
-# commit among more posts: flat out, the form-submit bench takes about 1,020 posts a second
-# this way against about 990 with a batch every 0.2 s, and a post becomes a lead within
-# 0.5 s (p99) instead of 0.25 s.
+# posts wait out its writes under SQLite's write lock. Fewer, bigger batches share their
+# look-ups and commit among more posts: flat out, the form-submit bench takes about 1,010
+# posts a second this way against about 990 with a batch every 0.2 s, and a post becomes
+# a lead within 0.5 s (p99) instead of 0.25 s.
 BATCH_SIZE = 500
 
 
@@ -158,20 +158,15 @@ def _finishing(submissions: list[Submission], outcomes: list) -> _Finishing:
             continue
         submission.status = SubmissionStatus.ACCEPTED
         events.append(submitted_event(submission, occurred_at=submission.created_at))
-    inserter = timeline.event_inserter()
-    return _Finishing(submissions, events, [inserter.values(event) for event in events])
+    return _Finishing(submissions, events, timeline.event_values(events))
 
 
 def _finish(finishing: _Finishing) -> None:
     """After the leads are written: mark the submissions, write their events, queue follow-ups."""
-    inserter = timeline.event_inserter()
-    lead_key = inserter.attnames.index("lead_id")
     for submission in finishing.submissions:
         submission.lead_id = submission.lead.pk if submission.lead is not None else None
-    for event, row in zip(finishing.events, finishing.rows, strict=True):
-        event.lead_id = row[lead_key] = event.lead.pk
     statements.update_recorded(finishing.submissions)
-    inserter.insert(finishing.events, values=finishing.rows)
+    timeline.insert_events(finishing.events, values=finishing.rows, leads=[event.lead for event in finishing.events])
     follow_ups = _with_follow_up([submission for submission in finishing.submissions if submission.lead_id])
     if follow_ups:
         transaction.on_commit(partial(enqueue_follow_ups, follow_ups))

@@ -127,20 +127,24 @@ def _sqlite_for_bulk_writes() -> Iterator[Callable[[], None]]:
       leadflow.lib.sqlite.checkpoints).
     """
     if connection.vendor != "sqlite":
-        yield lambda: None
+        yield _nothing
         return
     connection.ensure_connection()
     raw = connection.connection
     row = raw.execute("PRAGMA mmap_size").fetchone()
     if row is None:  # an in-memory database has no file to map or log to copy
-        yield lambda: None
+        yield _nothing
         return
     raw.execute("PRAGMA mmap_size = 0")
     try:
         with checkpointing_in_background(raw, IMPORT_WAL_BYTES) as checkpoints:
-            yield (lambda: checkpoints.after_commit(raw)) if checkpoints is not None else (lambda: None)
+            yield partial(checkpoints.after_commit, raw) if checkpoints is not None else _nothing
     finally:
         raw.execute(f"PRAGMA mmap_size = {int(row[0])}")
+
+
+def _nothing() -> None:
+    pass
 
 
 @contextmanager

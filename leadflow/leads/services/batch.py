@@ -170,17 +170,13 @@ def _plan_row(state: _State, cleaned: dict, *, actor, owner, channel: str, now) 
 def _write(state: _State, *, actor, actor_type) -> None:
     _set_companies(state.new)
     _set_companies(list(state.company_changed.values()))
-    inserter = timeline.event_inserter()
     with lead_inserter().inserting(state.new):
         # The events are made while the new leads are inserted; those leads' keys come after.
         events = _events_of(state, actor=actor, actor_type=actor_type)
-        rows = [inserter.values(event) for event in events]
+        rows = timeline.event_values(events)
     for lead in state.dirty.values():
         lead.save()
-    lead_key = inserter.attnames.index("lead_id")
-    for (lead, _, _), event, row in zip(state.events, events, rows, strict=True):
-        event.lead_id = row[lead_key] = lead.pk
-    inserter.insert(events, values=rows)
+    timeline.insert_events(events, values=rows, leads=[lead for lead, _, _ in state.events])
 
 
 def _set_companies(leads: list[Lead]) -> None:
