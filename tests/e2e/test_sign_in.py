@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,6 +16,6 @@ def test_wrong_password_shows_an_error_and_no_session(page, live_server, alice):
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", "wrong")
     page.click("button[type=submit]")
-    assert page.locator("[role=alert]").is_visible()
+    expect(page.locator("[role=alert]")).to_contain_text("correct username and password")
     page.goto(f"{live_server.url}/")
     assert "/accounts/login/" in page.url
