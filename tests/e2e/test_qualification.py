@@ -114,9 +114,13 @@ def test_country_and_time_zone_are_edited_in_place_and_checked(page, live_server
     page.click("#field-country button[type=submit]")
     expect(page.locator("#field-country .prop-text")).to_have_text("Germany (DE)")
     page.click("#field-time_zone .prop-value")
+    # Enter submits in place once htmx has settled the swapped-in form; before that the browser would post it.
+    expect(page.locator("#field-time_zone input[name=value]")).to_be_focused()
+    expect(page.locator("#field-time_zone")).not_to_have_class(re.compile(r"htmx-(settling|swapping|added)"))
     page.fill("#field-time_zone input[name=value]", "Europe/Atlantis")
     page.keyboard.press("Enter")
     expect(page.locator("#field-time_zone .error")).to_contain_text("“Europe/Atlantis” is not a time zone")
+    expect(page.locator("#field-time_zone")).not_to_have_class(re.compile(r"htmx-(settling|swapping|added)"))
     page.fill("#field-time_zone input[name=value]", "europe/berlin")
     page.keyboard.press("Enter")
     expect(page.locator("#field-time_zone .prop-text")).to_have_text("Europe/Berlin")
