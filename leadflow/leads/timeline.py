@@ -32,10 +32,13 @@ def insert_events(
     lead's key now.
     """
     inserter = event_inserter()
-    if leads is not None and values is not None:
-        lead_key = inserter.attnames.index("lead_id")
-        for event, row, lead in zip(events, values, leads, strict=True):
-            event.lead_id = row[lead_key] = lead.pk
+    if leads is not None:
+        for event, lead in zip(events, leads, strict=True):
+            event.lead_id = lead.pk
+        if values is not None:
+            lead_key = inserter.attnames.index("lead_id")
+            for row, event in zip(values, events, strict=True):
+                row[lead_key] = event.lead_id
     inserter.insert(events, values=values)
 
 
