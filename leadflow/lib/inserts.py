@@ -9,6 +9,11 @@ real parameter limit of the connection, reading the new primary keys back with
 RETURNING (SQLite 3.35+, PostgreSQL) in the order the rows were given, as
 `bulk_create` does. Model `save()` signals are not sent, as with `bulk_create`.
 
+On SQLite a value that every row of a big statement shares (a NULL, a default, the
+moment of the batch) is bound once and named by its number in every row: the driver
+binds parameters one by one while holding the GIL, and most columns of a batch of new
+rows are such values.
+
 `InstanceBuilder` makes the unsaved instances such a path writes: every field's
 value set at once, with each field's default where a value is not given, the way
 Django makes an instance it unpickles (no keyword matching, no `__init__`).
@@ -23,7 +28,8 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from operator import attrgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from django.db import connections, models
@@ -51,6 +57,10 @@ MAX_ROWS_PER_STATEMENT = 1000
 ROUND_ROWS = 100
 # How long a thread waits for the GIL before asking for it while inserts overlap Python work (default 5 ms).
 OVERLAP_SWITCH_S = 0.0005
+# Statements of at least this many rows bind the values all their rows share once (see driver_statement).
+SHARED_FROM_ROWS = ROUND_ROWS
+# Sets of shared columns kept per row count; a batch with yet another set binds every value.
+MAX_SHARED_SHAPES = 2
 
 
 class RowInserter:
@@ -76,6 +86,7 @@ class RowInserter:
         self.fields = chosen
         self.attnames = [field.attname for field in chosen]
         self._statements: dict[tuple[int, str], str] = {}
+        self._shared_statements: dict[tuple[int, tuple[int, ...]], str] = {}
         self._converters: list[Callable[[Any], Any] | None] | None = None
         self._conversions: list[tuple[int, Callable[[Any], Any]]] | None = None
         self._read = attrgetter(*self.attnames) if len(self.attnames) > 1 else _one_of(self.attnames)
@@ -112,8 +123,8 @@ class RowInserter:
         sizes = statement_sizes(len(objs), self.rows_per_statement())
         if len(sizes) == 1 or not self._on_driver():
             with self.connection.cursor() as cursor:
-                for chunk, params in self._chunks(objs, sizes, values):
-                    self._set_keys(chunk, self._execute(cursor, len(chunk), params))
+                for chunk, rows in self._chunks(objs, sizes, values):
+                    self._set_keys(chunk, self._execute(cursor, rows))
             yield
             return
         connection = self.connection
@@ -126,8 +137,8 @@ class RowInserter:
         switch = sys.getswitchinterval()
         sys.setswitchinterval(OVERLAP_SWITCH_S)
         try:
-            for chunk, params in self._chunks(objs, sizes, values):
-                sql = self.statement(len(chunk), placeholder="?")
+            for chunk, rows in self._chunks(objs, sizes, values):
+                sql, params = self.driver_statement(rows)
                 running.append((chunk, pool.submit(_fetch_all, raw, sql, params)))
             yield
             for statement in running:
@@ -144,17 +155,14 @@ class RowInserter:
 
     def _chunks(
         self, objs: Sequence[models.Model], sizes: list[int], values: Sequence[list[Any]] | None
-    ) -> Iterator[tuple[Sequence[models.Model], list[Any]]]:
-        """Yield each statement's objects and parameters, `sizes` rows at a time."""
+    ) -> Iterator[tuple[Sequence[models.Model], Sequence[list[Any]]]]:
+        """Yield each statement's objects and their rows of values, `sizes` rows at a time."""
         start = 0
         for size in sizes:
             chunk = objs[start : start + size]
-            rows = values[start : start + size] if values is not None else map(self.values, chunk)
+            rows = values[start : start + size] if values is not None else [self.values(obj) for obj in chunk]
             start += size
-            params: list[Any] = []
-            for row in rows:
-                params.extend(row)
-            yield chunk, params
+            yield chunk, rows
 
     def _set_keys(self, chunk: Sequence[models.Model], keys: list[tuple]) -> None:
         for obj, (pk,) in zip(chunk, keys, strict=True):
@@ -162,12 +170,62 @@ class RowInserter:
             obj._state.adding = False
             obj._state.db = self.using
 
-    def _execute(self, cursor, rows: int, params: list[Any]) -> list[tuple]:
-        """Run the statement for `rows` rows and return the keys it read back."""
+    def _execute(self, cursor, rows: Sequence[list[Any]]) -> list[tuple]:
+        """Insert `rows` (each object's values) with one statement and return the keys it read back."""
         if self._on_driver():
-            return fetch_on_driver(self.connection, self.statement(rows, placeholder="?"), params)
-        cursor.execute(self.statement(rows), params)
+            return fetch_on_driver(self.connection, *self.driver_statement(rows))
+        cursor.execute(self.statement(len(rows)), _flat(rows))
         return cursor.fetchall()
+
+    def driver_statement(self, rows: Sequence[list[Any]]) -> tuple[str, list[Any]]:
+        """Return the statement (`?` placeholders) that inserts `rows`, and its parameters.
+
+        In a statement of SHARED_FROM_ROWS rows or more, a column whose value every row
+        shares is bound once, as a numbered parameter (`?3`) that each row names.
+        """
+        count = len(rows)
+        shared = self._shared_columns(rows) if count >= SHARED_FROM_ROWS else ()
+        if not shared:
+            return self.statement(count, placeholder="?"), _flat(rows)
+        first = rows[0]
+        params = [first[index] for index in shared]
+        varying = [index for index in range(len(self.fields)) if index not in shared]
+        if len(varying) == 1:
+            params.extend(row[varying[0]] for row in rows)
+        elif varying:
+            params.extend(chain.from_iterable(map(itemgetter(*varying), rows)))
+        return self._shared_statement(count, shared), params
+
+    def _shared_columns(self, rows: Sequence[list[Any]]) -> tuple[int, ...]:
+        """The positions of the columns whose value is the same in every row, unless the statement would be one
+        text too many: MAX_SHARED_SHAPES sets of shared columns are kept per row count."""
+        count = len(rows)
+        shared = tuple(index for index, column in enumerate(zip(*rows, strict=True)) if _one_value(column, count))
+        if (count, shared) in self._shared_statements:
+            return shared
+        if sum(1 for rows_of, _ in self._shared_statements if rows_of == count) >= MAX_SHARED_SHAPES:
+            return ()
+        return shared
+
+    def _shared_statement(self, rows: int, shared: tuple[int, ...]) -> str:
+        """The INSERT text for `rows` rows in which the `shared` columns name one parameter each."""
+        sql = self._shared_statements.get((rows, shared))
+        if sql is None:
+            number = {index: position for position, index in enumerate(shared, 1)}
+            width, next_number = len(self.fields), len(shared) + 1
+            marks: list[str] = []
+            for _ in range(rows):
+                row = []
+                for index in range(width):
+                    if index in number:
+                        row.append(f"?{number[index]}")
+                    else:
+                        row.append(f"?{next_number}")
+                        next_number += 1
+                marks.append("(" + ", ".join(row) + ")")
+            sql = self._insert_text(", ".join(marks))
+            self._shared_statements[rows, shared] = sql
+        return sql
 
     def values(self, obj: models.Model) -> list[Any]:
         """Return `obj`'s column values, converted for this connection, in statement order."""
@@ -206,16 +264,18 @@ class RowInserter:
         """The INSERT text for `rows` rows, built once per row count and placeholder style."""
         sql = self._statements.get((rows, placeholder))
         if sql is None:
-            quote = self.connection.ops.quote_name
-            columns = ", ".join(quote(field.column) for field in self.fields)
             row = "(" + ", ".join([placeholder] * len(self.fields)) + ")"
-            table = quote(self.model._meta.db_table)
-            returning = quote(self.model._meta.pk.column)
-            values = ", ".join([row] * rows)
-            # Only quoted model metadata and placeholders go into the text; values are parameters.
-            sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {returning}"  # noqa: S608
-            self._statements[rows, placeholder] = sql
+            sql = self._statements[rows, placeholder] = self._insert_text(", ".join([row] * rows))
         return sql
+
+    def _insert_text(self, values: str) -> str:
+        """The INSERT of the rows `values` (their placeholders), reading back the new keys."""
+        quote = self.connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in self.fields)
+        table = quote(self.model._meta.db_table)
+        returning = quote(self.model._meta.pk.column)
+        # Only quoted model metadata and placeholders go into the text; values are parameters.
+        return f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {returning}"  # noqa: S608
 
 
 class InstanceBuilder:
@@ -270,6 +330,22 @@ def statement_thread() -> concurrent.futures.ThreadPoolExecutor:
     return pool
 
 
+def _one_value(column: tuple, count: int) -> bool:
+    """True when the `count` values of `column` all bind as the same value: equal and of one type."""
+    first = column[0]
+    if column.count(first) != count:
+        return False
+    # Text equals only text, None only None; numbers of different types can be equal (1 == 1.0 == True).
+    return first is None or type(first) is str or len(set(map(type, column))) == 1
+
+
+def _flat(rows: Sequence[list[Any]]) -> list[Any]:
+    params: list[Any] = []
+    for row in rows:
+        params.extend(row)
+    return params
+
+
 def _fetch_all(raw, sql: str, params: list[Any]) -> list[tuple]:
     return raw.execute(sql, params).fetchall()
 
@@ -307,7 +383,8 @@ def statement_sizes(rows: int, per_statement: int) -> list[int]:
     The driver keeps each statement text it compiles (SQLite's 128 most recent), and a
     compiled statement of hundreds of rows of a wide table takes megabytes: a text for
     every row count would fill that cache with hundreds of megabytes. These sizes need
-    at most 17 texts per model.
+    at most 17 texts per model, and sizes of SHARED_FROM_ROWS rows or more up to
+    MAX_SHARED_SHAPES more each (see driver_statement).
     """
     sizes = [per_statement] * (rows // per_statement)
     rest = rows % per_statement

@@ -229,3 +229,41 @@ def test_json_values_read_back_as_the_json_module_would_write_them():
     refused.custom = {"when": now}
     with pytest.raises(TypeError):
         RowInserter(Lead).insert([refused])
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="values shared by every row are bound once on SQLite")
+def test_a_big_insert_binds_the_values_its_rows_share_once_and_every_row_reads_back_whole():
+    from decimal import Decimal
+
+    now = timezone.now()
+    leads = [_lead(n, now) for n in range(250)]
+    for n, lead in enumerate(leads):
+        lead.score = n % 7
+        lead.budget_amount = Decimal("1500.50")
+        lead.phone = "" if n % 3 else f"+1212555{n:04d}"
+    inserter = RowInserter(Lead)
+    rows = [inserter.values(lead) for lead in leads]
+    sql, params = inserter.driver_statement(rows)
+    assert len(params) < len(rows) * len(inserter.fields) // 3, "most of a batch's columns are shared"
+    assert sql.count("?") == len(rows) * len(inserter.fields)
+    inserter.insert(leads)
+    names = [field.attname for field in Lead._meta.concrete_fields]
+    stored = {lead.pk: lead for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])}
+    for lead in leads:
+        assert [getattr(stored[lead.pk], name) for name in names] == [getattr(lead, name) for name in names]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="values shared by every row are bound once on SQLite")
+def test_batches_sharing_different_columns_keep_a_bounded_number_of_statement_texts():
+    now = timezone.now()
+    inserter = RowInserter(Lead)
+    for batch in range(5):
+        leads = [_lead(1000 * batch + n, now) for n in range(120)]
+        for n, lead in enumerate(leads):
+            # Each batch lets a different column vary from row to row.
+            setattr(lead, ("title", "industry", "time_zone", "need_notes", "stage_reason")[batch], f"v{n}")
+        inserter.insert(leads)
+        stored = dict(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("pk", "first_name"))
+        assert [stored[lead.pk] for lead in leads] == [lead.first_name for lead in leads]
+    # Compiled statements of wide many-row INSERTs are big: a new text for every batch would fill the driver's cache.
+    assert len(inserter._shared_statements) == inserts_module.MAX_SHARED_SHAPES
