@@ -291,15 +291,23 @@ class InstanceBuilder:
 
     def __init__(self, model: type[models.Model]) -> None:
         self.model = model
+        fields = model._meta.concrete_fields
+        self._names = frozenset(field.attname for field in fields)
         self._fields = [
             (field.attname, field.get_default, True) if _default_per_instance(field) else
             (field.attname, field.get_default(), False)
-            for field in model._meta.concrete_fields
+            for field in fields
         ]  # fmt: skip
+        # Every field's default in field order, a per-instance default's place held until it is made.
+        self._defaults = {name: None if per_instance else default for name, default, per_instance in self._fields}
+        self._per_instance = [(name, default) for name, default, per_instance in self._fields if per_instance]
 
     def build(self, values: Mapping[str, Any]) -> models.Model:
         """Return an unsaved instance with `values` (by attribute name: `owner_id`, not `owner`)."""
         model = self.model
+        if not self._names.issuperset(values):
+            unknown = ", ".join(sorted(set(values) - self._names))
+            raise TypeError(f"{model.__name__} has no field with the attribute name {unknown}")
         if _listened(pre_init, model) or _listened(post_init, model):
             return model(
                 *[
@@ -307,10 +315,11 @@ class InstanceBuilder:
                     for name, default, per_instance in self._fields
                 ]
             )
-        attributes = {
-            name: values[name] if name in values else default() if per_instance else default
-            for name, default, per_instance in self._fields
-        }
+        attributes = self._defaults.copy()
+        attributes.update(values)
+        for name, default in self._per_instance:
+            if name not in values:
+                attributes[name] = default()
         attributes["_state"] = ModelState()
         instance = model.__new__(model)
         instance.__dict__ = attributes

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
@@ -189,6 +189,17 @@ def _capture_match(match_id: int, cleaned: dict, actor, actor_type, channel: str
 # Lead fields a new lead takes from cleaned input when given, else keeps their defaults.
 _GIVEN_FIELDS = (*FIRMOGRAPHIC_FIELDS, *QUALIFICATION_FIELDS)
 _LATEST_TOUCH_FIELDS = tuple((f"latest_{name}", name) for name in TOUCH_FIELDS)
+# (lead field, input name) of the fields a new lead takes from cleaned input, blank when not given.
+_BLANK_UNLESS_GIVEN = (
+    *((name, name) for name in (*PROFILE_FIELDS, *TOUCH_FIELDS)),
+    *_LATEST_TOUCH_FIELDS,
+)
+
+
+@lru_cache(maxsize=1)
+def _iso(moment: datetime) -> str:
+    """The moment as ISO text: a batch of new leads shares one moment."""
+    return moment.isoformat()
 
 
 @cache
@@ -199,15 +210,13 @@ def _new_leads() -> InstanceBuilder:
 def build_new_lead(cleaned: dict, *, actor, owner, now: datetime) -> Lead:
     """Return an unsaved lead from cleaned input; its company is resolved by the caller."""
     stage = cleaned.get("stage", Stage.LEAD)
-    values = {name: cleaned.get(name, "") for name in PROFILE_FIELDS}
+    values = {field: cleaned.get(name, "") for field, name in _BLANK_UNLESS_GIVEN}
     values.update({name: cleaned[name] for name in _GIVEN_FIELDS if name in cleaned})
-    values.update({name: cleaned.get(name, "") for name in TOUCH_FIELDS})
-    values.update({latest: cleaned.get(name, "") for latest, name in _LATEST_TOUCH_FIELDS})
     values.update(
         email_key=email_key(cleaned.get("email", "")),
         custom=cleaned.get("custom", {}),
         stage=stage,
-        stage_entered_at={stage: now.isoformat()},
+        stage_entered_at={stage: _iso(now)},
         owner_id=getattr(owner, "pk", None),
         team_id=getattr(owner, "team_id", None) or getattr(actor, "team_id", None),
         created_at=now,
