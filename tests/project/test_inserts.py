@@ -125,6 +125,13 @@ def test_an_instance_built_by_position_has_the_values_and_defaults_of_one_built_
     assert Lead.objects.get(pk=built[0].pk).custom == {"plan": "pro"}
 
 
+def test_an_attribute_name_the_model_lacks_is_refused_by_name():
+    from leadflow.lib.inserts import InstanceBuilder
+
+    with pytest.raises(TypeError, match="owner, team"):
+        InstanceBuilder(Lead).build({"first_name": "Ana", "team": None, "owner": None})
+
+
 def test_receivers_of_the_init_signals_see_every_built_instance():
     from django.db.models.signals import post_init
 
