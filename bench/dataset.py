@@ -54,6 +54,7 @@ def ensure(db: Database, *, leads: int, events: int, seed: int) -> tuple[dict[st
         meta = read_meta()
         if matches(meta, leads=leads, events=events, seed=seed):
             log(f"bench: reusing the {leads:,}-lead data set in {db.path or db.name}")
+            _migrate_if_behind()
             return meta, False
         connections.close_all()
     generate(db, leads=leads, events=events, seed=seed)
@@ -64,6 +65,18 @@ def _migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+
+
+def _migrate_if_behind() -> None:
+    """Bring a reused data set's schema up to the code's: migrations added since it was made are applied."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        log(f"bench: applying {len(pending)} migration(s) made since the data set was generated")
+        _migrate()
 
 
 def create_people(seed: int) -> rows.People:

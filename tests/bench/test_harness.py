@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.bench.run import bench, bench_json
+from tests.bench.run import ROOT, bench, bench_json
 
 SIZE = ["--leads", "300", "--events", "3000"]
 
@@ -49,3 +53,20 @@ def test_list_page_serves_every_kind_without_error(generated):
     assert result["figures"]["overall"]["errors"] == 0, result["notes"]
     assert all(figures["count"] == 3 for figures in result["figures"]["per_kind"].values())
     assert {target["name"] for target in result["targets"]} >= {"p95 all requests", "p95 search-email"}
+
+
+def test_a_reused_data_set_gets_the_migrations_made_since_it_was_generated(generated):
+    directory, _ = generated
+    database = directory / "dataset.sqlite3"
+    env = {**os.environ, "LEADFLOW_SQLITE_PATH": str(database), "DJANGO_SETTINGS_MODULE": "leadflow.settings"}
+    env.pop("DATABASE_URL", None)
+    rollback = [sys.executable, "-m", "django", "migrate", "capture", "0002", "--verbosity", "0"]
+    subprocess.run(rollback, env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+    applied = "SELECT count(*) FROM django_migrations WHERE app = 'capture' AND name = '0003_submission_fewer_indexes'"
+    assert sqlite3.connect(database).execute(applied).fetchone()[0] == 0
+
+    done = bench(directory, "generate", *SIZE, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["figures"]["generated_now"] is False
+    assert "applying 1 migration(s)" in done.stderr
+    assert sqlite3.connect(database).execute(applied).fetchone()[0] == 1
