@@ -170,3 +170,39 @@ def test_starttls_refused_by_the_server_never_sends_in_plain_text(scripted, sett
     assert row.status == Status.QUEUED
     assert "STARTTLS" in row.last_error and "454" in row.last_error
     assert server.accepted == 0
+
+
+def test_a_server_that_stays_unreachable_is_logged_once_not_on_every_try(settings, caplog, monkeypatch):
+    from leadflow.mail.services import sending
+
+    monkeypatch.setattr(sending, "_last_warning", ("", 0.0))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", free_port(), False
+    _queue(make_lead())
+    with caplog.at_level("WARNING", logger="leadflow.mail"):
+        for minutes in (1, 2, 3):
+            with _later(minutes):
+                send_due()
+    warnings = [record.getMessage() for record in caplog.records if record.name == "leadflow.mail"]
+    assert len(warnings) == 1
+    assert "refused the connection" in warnings[0] and "wait in the outbox" in warnings[0]
+    assert OutboxMessage.objects.get().status == Status.QUEUED
+
+    monkeypatch.setattr(sending, "UNREACHABLE_LOG_EVERY_S", 0.0)
+    with caplog.at_level("WARNING", logger="leadflow.mail"), _later(4):
+        send_due()
+    assert len([record for record in caplog.records if record.name == "leadflow.mail"]) == 2
+
+
+def test_starting_leadflow_says_when_no_smtp_server_answers_and_stays_quiet_when_one_does(settings, smtp_server):
+    from leadflow.cli import mail_setup_notice
+
+    assert mail_setup_notice() == ""
+    settings.EMAIL_PORT = free_port()
+    notice = mail_setup_notice()
+    assert f"127.0.0.1:{settings.EMAIL_PORT} refused the connection" in notice
+    assert "LEADFLOW_SMTP_HOST" in notice and "outbox" in notice
+    settings.EMAIL_HOST = "no-such-host.invalid"
+    assert "could not be looked up" in mail_setup_notice()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert mail_setup_notice() == ""

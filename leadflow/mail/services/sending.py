@@ -64,6 +64,8 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
+import socket
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -85,6 +87,8 @@ from leadflow.mail.services.compose import build_message, compose
 logger = logging.getLogger("leadflow.mail")
 
 RECONNECT_DELAY = timedelta(seconds=30)
+# A server that stays unreachable is logged again this often, not on every try.
+UNREACHABLE_LOG_EVERY_S = 600.0
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 META_ON_TIMELINE = ("sequence_id", "step_id", "enrollment_id")
@@ -261,6 +265,10 @@ def describe(error: BaseException) -> str:
         return f"The SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT} refused the connection."
     if isinstance(error, smtplib.SMTPServerDisconnected | ConnectionError):
         return f"The SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT} dropped the connection ({error})."
+    if isinstance(error, TimeoutError):
+        return f"The SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT} did not answer in time."
+    if isinstance(error, socket.gaierror):
+        return f"The SMTP server's name {settings.EMAIL_HOST} could not be looked up ({error.strerror})."
     return f"{type(error).__name__}: {error}"
 
 
@@ -396,9 +404,36 @@ def _step(batch: Batch, row: OutboxMessage, backend: TwoPhaseBackend, steps) -> 
 
 def _unreachable(batch: Batch, backend: TwoPhaseBackend, error: BaseException) -> str:
     batch.problems.append(describe(error))
-    logger.warning("outbox: %s", batch.problems[-1])
+    _warn_unreachable(batch.problems[-1])
     _close(backend)
     return "unreachable"
+
+
+# The last unreachable-server warning this process logged, and when (time.monotonic()).
+_last_warning: tuple[str, float] = ("", 0.0)
+
+
+def _warn_unreachable(problem: str) -> None:
+    """Log why the server cannot be reached: at once when the reason changes, else once per UNREACHABLE_LOG_EVERY_S."""
+    global _last_warning
+    now = time.monotonic()
+    said, at = _last_warning
+    if problem == said and now - at < UNREACHABLE_LOG_EVERY_S:
+        return
+    _last_warning = (problem, now)
+    logger.warning("outbox: %s Messages wait in the outbox and are tried again.", problem)
+
+
+def smtp_unreachable(*, timeout: float = 2.0) -> str:
+    """Return why the SMTP server mail goes through cannot be reached now; '' when it answers or mail is not SMTP."""
+    backend = get_connection()
+    if not (type(backend) is DjangoSmtpBackend or isinstance(backend, TwoPhaseBackend)):
+        return ""
+    try:
+        socket.create_connection((settings.EMAIL_HOST, settings.EMAIL_PORT), timeout=timeout).close()
+    except OSError as error:
+        return describe(error)
+    return ""
 
 
 def _write_dots(batch: Batch, begun, held: dict[int, int | None]) -> list:
