@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+
+# How long a child has to stop after SIGTERM before it is killed with everything it started.
+STOP_TIMEOUT_S = 10
+# How long granian gives a web worker to stop before it kills it.
+WEB_WORKER_STOP_TIMEOUT_S = 5
 
 
 def _setup_django() -> None:
@@ -50,6 +56,8 @@ def granian_command(host: str, port: int, workers: int) -> list[str]:
         "--backpressure",
         "64",
         "--no-ws",
+        "--workers-kill-timeout",
+        str(WEB_WORKER_STOP_TIMEOUT_S),
         "--log-level",
         "warning",
         "leadflow.wsgi:application",
@@ -65,18 +73,50 @@ def run(host: str, port: int, workers: int | None, with_worker: bool = True) -> 
     _setup_django()
     prepare()
     workers = workers or web_workers()
-    children = [subprocess.Popen(granian_command(host, port, workers))]
-    if with_worker:
-        children.append(subprocess.Popen(worker_command()))
-    print(
-        f"Leadflow is serving on http://{host}:{port}/ ({workers} web workers"
-        f"{', 1 task worker' if with_worker else ''}). Press Ctrl-C to stop.",
-        flush=True,
+    commands = [granian_command(host, port, workers), *([worker_command()] if with_worker else [])]
+    mail_notice = mail_setup_notice()
+    children: list[subprocess.Popen] = []
+    try:
+        children.extend(_spawn(command, own_session=True) for command in commands)
+        print(
+            f"Leadflow is serving on http://{host}:{port}/ ({workers} web workers"
+            f"{', 1 task worker' if with_worker else ''}). Press Ctrl-C to stop.",
+            flush=True,
+        )
+        if mail_notice:
+            print(mail_notice, flush=True)
+        return _supervise(children)
+    finally:
+        _stop(children, own_sessions=True)
+
+
+def mail_setup_notice() -> str:
+    """Return a line telling whoever starts Leadflow that email cannot go out yet, and how to fix it; '' if it can."""
+    from leadflow.mail.services.sending import smtp_unreachable
+
+    problem = smtp_unreachable()
+    if not problem:
+        return ""
+    return (
+        f"Email: {problem} Emails wait in the outbox (the Mail page) until LEADFLOW_SMTP_HOST and "
+        "LEADFLOW_SMTP_PORT name a server that answers (docs/settings.md)."
     )
-    return _supervise(children)
+
+
+def _spawn(command: list[str], *, own_session: bool) -> subprocess.Popen:
+    """Start a supervised child, in a session of its own when `own_session`.
+
+    `leadflow run` starts the server and the worker so: a Ctrl-C at the terminal
+    then reaches the supervisor alone, which stops each child with one SIGTERM.
+    Granian's workers, signalled by the terminal and again by their server, could
+    miss the stop and outlive it. The worker keeps its own children in its session,
+    so killing that session after STOP_TIMEOUT_S takes them too.
+    """
+    return subprocess.Popen(command, start_new_session=own_session)
 
 
 def _supervise(children: list[subprocess.Popen]) -> int:
+    """Wait until a stop signal comes or a child exits; return the exit code to end with."""
     stopping = False
 
     def stop(signum, frame) -> None:
@@ -93,16 +133,29 @@ def _supervise(children: list[subprocess.Popen]) -> int:
                 print(f"leadflow: {' '.join(child.args[2:4])} exited with {code}; stopping.", file=sys.stderr)
                 exit_code, stopping = code or 1, True
         time.sleep(0.2)
+    return exit_code
+
+
+def _stop(children: list[subprocess.Popen], *, own_sessions: bool) -> None:
+    """Stop each child with SIGTERM; kill it after STOP_TIMEOUT_S, with what is left of its session if it has one."""
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     for child in children:
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
-    return exit_code
+        child.wait()
+        if own_sessions:
+            _kill_session(child.pid)
+
+
+def _kill_session(pid: int) -> None:
+    """Kill whatever is left in the process group of session leader `pid`: workers its stop left behind."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def tasks_worker(interval: float) -> int:
@@ -125,12 +178,17 @@ def scheduler(lane: str | None) -> int:
 
 def worker(interval: float) -> int:
     """Run the task queue and the periodic jobs side by side until stopped."""
-    children = [
-        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "tasks", "--interval", str(interval)]),
-        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "scheduler", "--lane", "main"]),
-        subprocess.Popen([sys.executable, "-m", "leadflow.cli", "scheduler", "--lane", "fast"]),
+    commands = [
+        [sys.executable, "-m", "leadflow.cli", "tasks", "--interval", str(interval)],
+        [sys.executable, "-m", "leadflow.cli", "scheduler", "--lane", "main"],
+        [sys.executable, "-m", "leadflow.cli", "scheduler", "--lane", "fast"],
     ]
-    return _supervise(children)
+    children: list[subprocess.Popen] = []
+    try:
+        children.extend(_spawn(command, own_session=False) for command in commands)
+        return _supervise(children)
+    finally:
+        _stop(children, own_sessions=False)
 
 
 def main(argv: list[str] | None = None) -> int:
