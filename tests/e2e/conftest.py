@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import time
 
 import pytest
 
@@ -34,8 +36,18 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+def _wait_for_request_threads(timeout: float = 10.0) -> None:
+    """Wait until the live server's request threads have ended: each closes its database connection as it ends."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
+    # Asking for the live server here makes it start first and stop last: the browser's open
+    # connections end while the server may still share the test database with its request threads.
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/system-deps.sh")
     from playwright.sync_api import sync_playwright
@@ -50,6 +62,7 @@ def browser():
         )
         yield context
         context.close()
+    _wait_for_request_threads()
 
 
 # htmx wires swapped-in content about 20 ms after inserting it (the settle step).
