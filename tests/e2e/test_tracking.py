@@ -9,6 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from playwright.sync_api import expect
 
 from leadflow.tracking import queries, services
@@ -75,7 +76,10 @@ def collector_requests(page) -> list[str]:
 def wait_for_views(count: int, timeout: float = 15.0) -> list[PageView]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        views = list(PageView.objects.order_by("occurred_at", "id"))
+        # Beacons arrive while the test polls, and the live server's threads write through this very
+        # in-memory connection: read between their writes, as WAL readers of a database file would.
+        with connection.writer.held():
+            views = list(PageView.objects.order_by("occurred_at", "id"))
         if len(views) >= count:
             return views
         time.sleep(0.2)
