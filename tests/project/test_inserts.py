@@ -274,3 +274,14 @@ def test_batches_sharing_different_columns_keep_a_bounded_number_of_statement_te
         assert [stored[lead.pk] for lead in leads] == [lead.first_name for lead in leads]
     # Compiled statements of wide many-row INSERTs are big: a new text for every batch would fill the driver's cache.
     assert len(inserter._shared_statements) == inserts_module.MAX_SHARED_SHAPES
+
+
+def test_only_values_that_bind_alike_count_as_shared():
+    one_value = inserts_module._one_value
+    assert one_value((None, None, None), 3)
+    assert one_value(("", "", ""), 3)
+    assert one_value((7, 7), 2)
+    # Equal in Python, bound differently: 1, 1.0 and True are not one value to SQLite.
+    assert not one_value((1, 1.0), 2)
+    assert not one_value((1, True), 2)
+    assert not one_value(("a", "a", "b"), 3)

@@ -115,11 +115,16 @@ def send_due(*, limit: int | None = None, now: datetime | None = None) -> int:
     if not rows:
         return len(batch.rows)
     backend = get_connection()
-    if type(backend) is DjangoSmtpBackend or isinstance(backend, TwoPhaseBackend):
+    if _goes_by_smtp(backend):
         _send_two_phase(batch, rows)
     else:
         _send_one_by_one(batch, rows, backend)
     return len(batch.rows)
+
+
+def _goes_by_smtp(backend) -> bool:
+    """True when `backend` talks SMTP itself (Django's or Leadflow's two-phase backend), not through a provider."""
+    return type(backend) is DjangoSmtpBackend or isinstance(backend, TwoPhaseBackend)
 
 
 def claim_due(*, limit: int, now: datetime) -> Batch:
@@ -426,8 +431,7 @@ def _warn_unreachable(problem: str) -> None:
 
 def smtp_unreachable(*, timeout: float = 2.0) -> str:
     """Return why the SMTP server mail goes through cannot be reached now; '' when it answers or mail is not SMTP."""
-    backend = get_connection()
-    if not (type(backend) is DjangoSmtpBackend or isinstance(backend, TwoPhaseBackend)):
+    if not _goes_by_smtp(get_connection()):
         return ""
     try:
         socket.create_connection((settings.EMAIL_HOST, settings.EMAIL_PORT), timeout=timeout).close()
